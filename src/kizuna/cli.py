@@ -1,4 +1,396 @@
-"""Typer command line (filled in by the foundation work)."""
-import typer
+"""Command line: thin wrappers over :mod:`kizuna.api`.
 
-app = typer.Typer()
+Results go to files or stdout; summaries, progress and errors go to stderr,
+so output can be piped. Exit codes: 0 success, 1 some records rejected (the
+good ones were used), 2 unusable input or a caller mistake.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from kizuna.errors import KizunaError, Rejection
+
+app = typer.Typer(
+    help="Kizuna: allied space domain awareness (catalog, SGP4 propagation, screening).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+catalog_app = typer.Typer(help="Query the stored catalog.", no_args_is_help=True)
+db_app = typer.Typer(help="Store administration.", no_args_is_help=True)
+app.add_typer(catalog_app, name="catalog")
+app.add_typer(db_app, name="db")
+
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+DbOption = Annotated[
+    str | None,
+    typer.Option(
+        "--db",
+        help="Store URL (sqlite:///file.sqlite or postgresql+psycopg://user@host/db); "
+        "default KIZUNA_DB_URL, else a SQLite file under KIZUNA_DATA_DIR.",
+    ),
+]
+ViewerOption = Annotated[
+    str | None,
+    typer.Option("--viewer", help="Show only records releasable to this nation (e.g. JPN, USA)."),
+]
+MAX_REJECTIONS_SHOWN = 20
+
+
+def _fail(message: str, code: int = 2) -> None:
+    err.print(f"[bold red]error:[/] {message}")
+    raise typer.Exit(code)
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+    )
+
+
+def _print_rejections(rejected: list[Rejection]) -> None:
+    for rejection in rejected[:MAX_REJECTIONS_SHOWN]:
+        err.print(f"  rejected {rejection}", markup=False)
+    if len(rejected) > MAX_REJECTIONS_SHOWN:
+        err.print(f"  ... and {len(rejected) - MAX_REJECTIONS_SHOWN} more rejected records")
+
+
+def _parse_time(text: str | None) -> datetime | None:
+    from kizuna.timelib import parse_utc
+
+    if text is None:
+        return None
+    try:
+        return parse_utc(text)
+    except KizunaError as exc:
+        _fail(str(exc))
+    raise AssertionError  # unreachable; _fail exits
+
+
+def _parse_ids(text: str | None) -> list[int] | None:
+    if text is None:
+        return None
+    try:
+        return [int(part) for part in text.replace(" ", "").split(",") if part]
+    except ValueError:
+        _fail(f"--ids {text!r}: give comma-separated NORAD catalog numbers, e.g. 25544,43013")
+    raise AssertionError
+
+
+# ------------------------------------------------------------------ ingest
+
+
+@app.command()
+def ingest(
+    paths: Annotated[list[Path], typer.Argument(help="Catalog files: TLE/3LE, OMM "
+                                                "(KVN/XML/JSON/CSV), SATCAT or UCS CSV; gzip ok.")],
+    db: DbOption = None,
+    origin: Annotated[str, typer.Option(help="Data provider label (part of the dedupe key "
+                                        "norad_id + epoch + origin).")] = "public",
+    releasable_to: Annotated[str, typer.Option(help="ALL, or nation codes allowed to see "
+                                               "these records, e.g. JPN,USA.")] = "ALL",
+) -> None:
+    """Parse and store catalog files, one transaction per file.
+
+    Exit code 0 when every record was stored, 1 when some records were
+    rejected (the good ones are stored), 2 when some file was unusable.
+    """
+    from kizuna.ingest import exit_code, ingest_files
+
+    with _progress() as progress:
+        task = progress.add_task("ingesting", total=len(paths))
+
+        def on_progress(event: object) -> None:
+            stage = getattr(event, "stage")
+            progress.update(task, description=f"{stage} {Path(getattr(event, 'path')).name}")
+            if stage == "done":
+                progress.advance(task)
+
+        try:
+            outcomes = ingest_files(
+                paths, db_url=db, origin=origin, releasable_to=releasable_to,
+                progress=on_progress,
+            )
+        except KizunaError as exc:
+            _fail(str(exc))
+    for outcome in outcomes:
+        name = outcome.path
+        if outcome.error is not None:
+            err.print(f"[red]{name}: unusable:[/] {outcome.error.reason}", markup=True)
+            continue
+        report = outcome.report
+        assert report is not None
+        if report.already_ingested:
+            err.print(f"{name}: already ingested (source {report.source_id}); nothing added")
+        else:
+            err.print(
+                f"{name}: {report.format}, {report.n_records} records, "
+                f"{report.n_element_sets_added} element sets added, "
+                f"{report.n_duplicates} duplicates, {report.n_objects_upserted} objects, "
+                f"{report.n_rejected} rejected ({outcome.parse_s + outcome.store_s:.2f} s)"
+            )
+        _print_rejections(list(outcome.rejected))
+    raise typer.Exit(exit_code(outcomes))
+
+
+# ------------------------------------------------------------------ catalog
+
+
+def _open(db: str | None):  # noqa: ANN202 - Store, imported lazily for a fast --help
+    from kizuna.store.session import open_store
+
+    try:
+        return open_store(db)
+    except KizunaError as exc:
+        _fail(str(exc))
+    raise AssertionError
+
+
+@catalog_app.command("summary")
+def catalog_summary(
+    db: DbOption = None,
+    as_of: Annotated[str | None, typer.Option(help="ISO UTC time; default newest.")] = None,
+    viewer: ViewerOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")] = False,
+) -> None:
+    """Objects per orbit regime, per type and per owner."""
+    from kizuna.store.repository import catalog_summary as summarize
+
+    when = _parse_time(as_of)
+    with _open(db) as store, store.begin() as session:
+        summary = summarize(session=session, as_of=when, releasable_to=viewer)
+    if as_json:
+        typer.echo(json.dumps(summary, indent=2))
+    else:
+        from kizuna.report import print_summary
+
+        print_summary(summary, Console())
+
+
+@catalog_app.command("list")
+def catalog_list(
+    db: DbOption = None,
+    regime: Annotated[str | None, typer.Option(help="LEO, MEO, GEO, HEO or UNKNOWN.")] = None,
+    object_type: Annotated[str | None, typer.Option("--type", help="PAYLOAD, ROCKET BODY, "
+                                                    "DEBRIS or UNKNOWN.")] = None,
+    owner: Annotated[str | None, typer.Option(help="Owner code or country, exact.")] = None,
+    limit: Annotated[int, typer.Option(min=1)] = 50,
+    offset: Annotated[int, typer.Option(min=0)] = 0,
+    viewer: ViewerOption = None,
+) -> None:
+    """List objects (CSV on stdout: norad_id,name,intl_designator,object_type,owner)."""
+    from kizuna.store.repository import count_objects, list_objects
+
+    with _open(db) as store, store.begin() as session:
+        filters = dict(regime=regime, object_type=object_type, owner=owner, releasable_to=viewer)
+        rows = list_objects(session=session, limit=limit, offset=offset, **filters)
+        total = count_objects(session=session, **filters)
+    typer.echo("norad_id,name,intl_designator,object_type,owner")
+    for o in rows:
+        cells = [str(o.norad_id), o.name or "", o.intl_designator or "", o.object_type or "",
+                 o.owner or ""]
+        typer.echo(",".join(_csv_cell(c) for c in cells))
+    err.print(f"{len(rows)} of {total} objects (offset {offset})")
+
+
+def _csv_cell(text: str) -> str:
+    return f'"{text.replace(chr(34), chr(34) * 2)}"' if any(c in text for c in ',"\n') else text
+
+
+@catalog_app.command("show")
+def catalog_show(
+    norad_id: Annotated[int, typer.Argument(help="NORAD catalog number.")],
+    db: DbOption = None,
+    history: Annotated[int, typer.Option(help="How many recent element sets to list.")] = 10,
+    viewer: ViewerOption = None,
+) -> None:
+    """One object: metadata and its element-set history (newest last)."""
+    from kizuna.catalog.regimes import orbit_regime
+    from kizuna.store.repository import element_set_history, get_object
+
+    with _open(db) as store, store.begin() as session:
+        obj = get_object(session=session, norad_id=norad_id, releasable_to=viewer)
+        sets = element_set_history(session=session, norad_id=norad_id, releasable_to=viewer)
+    if obj is None and not sets:
+        _fail(f"object {norad_id} is not in the store (or not releasable to {viewer})", 1)
+    console = Console()
+    if obj is not None:
+        for label, value in (
+            ("NORAD id", obj.norad_id), ("name", obj.name), ("international designator",
+            obj.intl_designator), ("type", obj.object_type), ("owner", obj.owner),
+            ("operator", obj.operator), ("purpose", obj.purpose),
+            ("launch", obj.launch_date), ("decay", obj.decay_date),
+        ):
+            if value not in (None, ""):
+                console.print(f"{label:>25}: {value}")
+    console.print(f"{'element sets':>25}: {len(sets)}")
+    if sets:
+        newest = sets[-1]
+        console.print(f"{'regime':>25}: "
+                      f"{orbit_regime(newest.mean_motion_rev_day, newest.eccentricity)}")
+        table = Table(title=f"Last {min(history, len(sets))} element sets")
+        for col in ("epoch (UTC)", "n rev/day", "e", "i deg", "RAAN deg", "B*"):
+            table.add_column(col, justify="right")
+        for es in sets[-history:]:
+            table.add_row(es.epoch.isoformat(timespec="milliseconds"),
+                          f"{es.mean_motion_rev_day:.8f}", f"{es.eccentricity:.7f}",
+                          f"{es.inclination_deg:.4f}", f"{es.raan_deg:.4f}", f"{es.bstar:.4e}")
+        console.print(table)
+        if newest.tle_line1:
+            console.print(newest.tle_line1, markup=False)
+            console.print(newest.tle_line2, markup=False)
+
+
+# ------------------------------------------------------------------ propagate
+
+
+@app.command()
+def propagate(
+    catalog: Annotated[list[Path] | None, typer.Argument(
+        help="Catalog file(s) to propagate; omit to use the store (--db).")] = None,
+    output: Annotated[Path, typer.Option("-o", "--output", help="Output file.")] = Path(
+        "ephemeris.csv"),
+    db: DbOption = None,
+    ids: Annotated[str | None, typer.Option(help="Comma-separated NORAD ids; default all.")]
+    = None,
+    start: Annotated[str | None, typer.Option(help="ISO UTC start; default newest epoch.")]
+    = None,
+    hours: Annotated[float, typer.Option(min=0.0, help="Window length in hours.")] = 24.0,
+    step_s: Annotated[float, typer.Option("--step-s", min=0.001, help="Step, seconds.")] = 60.0,
+    frame: Annotated[str, typer.Option(help="TEME, GCRS or ITRF.")] = "TEME",
+    fmt: Annotated[str, typer.Option("--format", help="csv or oem.")] = "csv",
+    workers: Annotated[int | None, typer.Option(min=1, help="Processes; default all cores.")]
+    = None,
+    viewer: ViewerOption = None,
+) -> None:
+    """Ephemeris (SGP4) for some objects or the whole catalog, to CSV or CCSDS OEM.
+
+    Objects whose SGP4 fails (e.g. decayed) are counted and left out of the
+    rows where they fail; they never stop the run.
+    """
+    from kizuna.propagation.ephemeris import error_summary
+    from kizuna.propagation.sgp4 import SGP4_ERRORS, propagate_snapshot
+    from kizuna.timelib import time_grid
+
+    fmt = fmt.lower()
+    if fmt not in ("csv", "oem"):
+        _fail(f"--format {fmt!r}: use csv or oem")
+    if frame.upper() not in ("TEME", "GCRS", "ITRF"):
+        _fail(f"--frame {frame!r}: use TEME, GCRS or ITRF")
+    snapshot = _snapshot(catalog, db, viewer)
+    wanted = _parse_ids(ids)
+    if wanted is not None:
+        missing = sorted(set(wanted) - set(snapshot.norad_id.tolist()))
+        if missing:
+            _fail(f"not in the catalog: {', '.join(map(str, missing))}", 1)
+        snapshot = snapshot.subset(wanted)
+    if len(snapshot) == 0:
+        _fail("the catalog is empty: ingest a file first or pass a catalog file")
+    t0 = _parse_time(start) or max(es.epoch for es in snapshot.element_sets)
+    jd, fr = time_grid(t0, hours * 3600.0, step_s)
+
+    # CSV is written in chunks of objects, which bounds memory (49 bytes per
+    # sample) and drives the bar; an OEM file needs every segment at once.
+    chunk = max(1, int(2e7 // max(1, len(jd)))) if fmt == "csv" else len(snapshot)
+    n_rows = 0
+    errors: dict[int, int] = {}
+    started = time.perf_counter()
+    with _progress() as progress, open(output, "w", encoding="ascii", newline="") as handle:
+        task = progress.add_task("propagating", total=len(snapshot))
+        for lo in range(0, len(snapshot), chunk):
+            part = snapshot.subset(snapshot.norad_id[lo:lo + chunk].tolist())
+            eph = propagate_snapshot(part, jd, fr, workers=workers)
+            for code, n in error_summary(eph.error).items():
+                errors[code] = errors.get(code, 0) + n
+            if fmt == "csv":
+                n_rows += eph.to_csv(handle, frame=frame, header_comment=lo == 0)
+            else:
+                from kizuna.ccsds.oem import write_oem
+
+                write_oem(
+                    eph, handle, frame=frame.upper(),
+                    object_names={int(k): snapshot.name(int(k)) or str(k) for k in part.norad_id},
+                )
+                n_rows += int((eph.error == 0).sum())
+            progress.advance(task, len(part))
+    elapsed = time.perf_counter() - started
+    err.print(
+        f"{len(snapshot)} objects x {len(jd)} times -> {output} ({fmt}, {frame.upper()}), "
+        f"{n_rows:,} states in {elapsed:.1f} s"
+    )
+    for code, n in sorted(errors.items()):
+        err.print(f"  {n} objects with SGP4 error {code}: {SGP4_ERRORS.get(code, '?')}")
+
+
+def _snapshot(catalog: list[Path] | None, db: str | None, viewer: str | None):  # noqa: ANN202
+    from kizuna.api import load_catalog
+    from kizuna.store.repository import load_snapshot
+
+    if catalog:
+        try:
+            snapshot, rejected = load_catalog(catalog)
+        except KizunaError as exc:
+            _fail(str(exc))
+        if rejected:
+            err.print(f"{len(rejected)} records rejected while reading the catalog:")
+            _print_rejections(rejected)
+        return snapshot
+    with _open(db) as store, store.begin() as session:
+        return load_snapshot(session=session, releasable_to=viewer)
+
+
+# ------------------------------------------------------------------ db
+
+
+@db_app.command("upgrade")
+def db_upgrade(db: DbOption = None) -> None:
+    """Create or migrate the store schema to the newest version (Alembic)."""
+    from kizuna.store.session import upgrade
+
+    try:
+        upgrade(db)
+    except KizunaError as exc:
+        _fail(str(exc))
+    err.print("store schema is up to date")
+
+
+# ------------------------------------------------------------------ demo
+
+
+@app.command()
+def demo(
+    out: Annotated[Path, typer.Option(help="Folder for the demo store and reports.")] = Path(
+        "out/demo"),
+) -> None:
+    """The main job on the bundled data: ingest the catalog, summarise, propagate."""
+    from kizuna.demo import run_demo
+
+    try:
+        run_demo(out, console=Console(), progress=_progress)
+    except KizunaError as exc:
+        _fail(str(exc))
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(app())

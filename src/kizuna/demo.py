@@ -1,0 +1,141 @@
+"""``kizuna demo``: the main job on the bundled data.
+
+Ingests the bundled CelesTrak active catalog and the UCS owner database into
+a fresh SQLite store, prints the catalog summary, propagates the whole
+catalog over one orbit and writes the reports to the output folder.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+from rich.console import Console
+from rich.progress import Progress
+
+from kizuna import frames
+from kizuna.ccsds.oem import write_oem
+from kizuna.ingest import ingest_files
+from kizuna.propagation.ephemeris import Ephemeris, error_summary
+from kizuna.propagation.sgp4 import SGP4_ERRORS, propagate_snapshot
+from kizuna.report import print_summary
+from kizuna.store import repository
+from kizuna.store.session import open_store
+from kizuna.timelib import iso_utc_ms, time_grid
+
+BUNDLED_FILES = (
+    "celestrak_active_gp_2026-07-12.csv.gz",
+    "UCS-Satellite-Database_2021-pandas-export.csv.gz",
+)
+ISS_NORAD_ID = 25544
+
+
+def bundled_path(name: str) -> Path:
+    """Path of a data file shipped inside the package."""
+    return Path(str(resources.files("kizuna") / "data" / name))
+
+
+def run_demo(
+    out: Path, *, console: Console, progress: Callable[[], Progress]
+) -> dict[str, object]:
+    """Run the demo into ``out`` and return what it reported (also in ``summary.json``)."""
+    out.mkdir(parents=True, exist_ok=True)
+    db_path = out / "kizuna.sqlite"
+    for stale in (db_path, Path(f"{db_path}-wal"), Path(f"{db_path}-shm")):
+        stale.unlink(missing_ok=True)
+    db_url = f"sqlite:///{db_path.resolve()}"
+    timings: dict[str, float] = {}
+
+    console.rule("[bold]Kizuna demo: the allied catalog")
+    t0 = time.perf_counter()
+    files = [bundled_path(name) for name in BUNDLED_FILES]
+    with progress() as bar:
+        task = bar.add_task("ingesting", total=len(files))
+        outcomes = ingest_files(
+            files, db_url=db_url, origin="celestrak",
+            progress=lambda e: bar.advance(task) if e.stage == "done" else None,
+        )
+    timings["ingest_s"] = time.perf_counter() - t0
+    for outcome in outcomes:
+        report = outcome.report
+        if report is None:
+            console.print(f"[red]{outcome.path}: {outcome.error}[/]")
+            continue
+        console.print(
+            f"ingested {Path(outcome.path).name}: {report.format}, {report.n_records:,} records, "
+            f"{report.n_element_sets_added:,} element sets, {report.n_objects_upserted:,} "
+            f"objects, {report.n_rejected} rejected"
+        )
+    console.print(f"ingest took {timings['ingest_s']:.2f} s")
+
+    with open_store(db_url) as store, store.begin() as session:
+        summary = repository.catalog_summary(session=session)
+        snapshot = repository.load_snapshot(session=session)
+    print_summary(summary, console)
+
+    # One ISS orbit (~93 min) of the whole catalog from the newest epoch.
+    console.rule("[bold]SGP4 over the whole catalog")
+    start = max(es.epoch for es in snapshot.element_sets)
+    jd, fr = time_grid(start, 93 * 60.0, 60.0)
+    t0 = time.perf_counter()
+    eph = propagate_snapshot(snapshot, jd, fr)
+    timings["propagate_s"] = time.perf_counter() - t0
+    n_states = int(eph.error.size)
+    errors = error_summary(eph.error)
+    console.print(
+        f"{eph.n_obj:,} objects x {eph.n_time} times = {n_states:,} states from "
+        f"{iso_utc_ms(jd[0], fr[0])} in {timings['propagate_s']:.2f} s "
+        f"({n_states / timings['propagate_s'] / 1e6:.2f} M states/s)"
+    )
+    for code, n in sorted(errors.items()):
+        console.print(f"  {n} objects fail with SGP4 error {code}: {SGP4_ERRORS.get(code, '?')}")
+
+    iss_track: list[dict[str, object]] = []
+    if ISS_NORAD_ID in set(eph.norad_id.tolist()):
+        row = eph.row(ISS_NORAD_ID)
+        r_itrf_km, _ = frames.teme_to_itrf(eph.r_teme_km[row], None, jd, fr)
+        lat_rad, lon_rad, alt_km = frames.itrf_to_geodetic(r_itrf_km)
+        stamps = iso_utc_ms(jd, fr)
+        for k in range(0, eph.n_time, 15):
+            iss_track.append({
+                "time_utc": str(stamps[k]),
+                "lat_deg": round(float(np.degrees(lat_rad[k])), 3),
+                "lon_deg": round(float(np.degrees(lon_rad[k])), 3),
+                "alt_km": round(float(alt_km[k]), 3),
+            })
+        console.print("ISS ground track (every 15 min):")
+        for point in iss_track:
+            console.print(
+                f"  {point['time_utc']}  lat {point['lat_deg']:8.3f}  lon {point['lon_deg']:9.3f}"
+                f"  alt {point['alt_km']:7.1f} km"
+            )
+        iss = Ephemeris(
+            norad_id=eph.norad_id[row:row + 1], jd=jd, fr=fr, r_teme_km=eph.r_teme_km[row:row + 1],
+            v_teme_km_s=eph.v_teme_km_s[row:row + 1], error=eph.error[row:row + 1],
+        )
+        obj = snapshot.objects.get(ISS_NORAD_ID)
+        designator = obj.intl_designator if obj is not None else None
+        write_oem(
+            iss, out / "iss_25544.oem",
+            object_names={ISS_NORAD_ID: snapshot.name(ISS_NORAD_ID) or "ISS"},
+            object_ids={ISS_NORAD_ID: designator} if designator else None,
+        )
+
+    report = {
+        "catalog": summary,
+        "propagation": {
+            "start_utc": str(iso_utc_ms(jd[0], fr[0])),
+            "n_objects": eph.n_obj,
+            "n_times": eph.n_time,
+            "objects_with_sgp4_errors": {str(k): v for k, v in sorted(errors.items())},
+        },
+        "iss_ground_track": iss_track,
+        "timings_s": {k: round(v, 3) for k, v in timings.items()},
+    }
+    (out / "summary.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    console.print(f"reports in {out}/: summary.json, iss_25544.oem; store {db_path}")
+    return report

@@ -1,0 +1,183 @@
+"""The command-line contracts: exit codes, outputs, and the demo."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from rich.console import Console
+from rich.progress import Progress
+from sgp4.api import Satrec
+from typer.testing import CliRunner
+
+from kizuna.ccsds.oem import read_oem
+from kizuna.cli import app
+from kizuna.demo import run_demo
+
+DATA = Path(__file__).parent / "data"
+CATALOG_2023 = DATA / "catalogs" / "spacetrack_3le_full_2023-09-09.txt.gz"
+
+ISS_3LE = (
+    "0 ISS (ZARYA)\n"
+    "1 25544U 98067A   23248.21590435  .00012534  00000-0  22537-3 0  9995\n"
+    "2 25544  51.6427 292.0790 0005543  28.9934  77.7697 15.50229801414205\n"
+)
+
+
+def _first_3le_records(n: int) -> list[str]:
+    with gzip.open(CATALOG_2023, "rt", encoding="ascii") as handle:
+        lines = [next(handle) for _ in range(3 * n)]
+    return ["".join(lines[i:i + 3]) for i in range(0, 3 * n, 3)]
+
+
+def _with_bad_checksum(record: str) -> str:
+    name, line1, line2 = record.splitlines()
+    bad_digit = str((int(line1[68]) + 1) % 10)
+    return "\n".join([name, line1[:68] + bad_digit, line2]) + "\n"
+
+
+@pytest.fixture()
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+@pytest.fixture()
+def db_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'cli.sqlite'}"
+
+
+def test_ingest_of_a_clean_file_exits_0_and_stores_every_object(runner, db_url, tmp_path):
+    path = tmp_path / "five.tle"
+    path.write_text("".join(_first_3le_records(5)), encoding="ascii")
+    result = runner.invoke(app, ["ingest", str(path), "--db", db_url])
+    assert result.exit_code == 0, result.output
+    listed = runner.invoke(app, ["catalog", "list", "--db", db_url])
+    assert listed.exit_code == 0
+    rows = list(csv.DictReader(io.StringIO(listed.stdout)))
+    assert [int(r["norad_id"]) for r in rows] == [5, 11, 12, 16, 20]
+    assert rows[0]["name"] == "VANGUARD 1"
+
+
+def test_ingest_with_a_bad_record_exits_1_names_line_and_field_and_keeps_the_rest(
+    runner, db_url, tmp_path
+):
+    records = _first_3le_records(4)
+    records[2] = _with_bad_checksum(records[2])
+    path = tmp_path / "one_bad.tle"
+    path.write_text("".join(records), encoding="ascii")
+    result = runner.invoke(app, ["ingest", str(path), "--db", db_url])
+    assert result.exit_code == 1
+    # The bad record starts on line 7 (name), its line 1 is line 8.
+    assert "one_bad.tle:8" in result.output and "checksum" in result.output
+    listed = runner.invoke(app, ["catalog", "list", "--db", db_url])
+    assert len(list(csv.DictReader(io.StringIO(listed.stdout)))) == 3
+
+
+def test_ingest_of_an_unknown_format_exits_2_and_other_files_still_go_in(
+    runner, db_url, tmp_path
+):
+    junk = tmp_path / "junk.bin"
+    junk.write_bytes(b"\x00\x01\x02 this is not a catalog \xff" * 10)
+    good = tmp_path / "good.tle"
+    good.write_text("".join(_first_3le_records(2)), encoding="ascii")
+    result = runner.invoke(app, ["ingest", str(junk), str(good), "--db", db_url])
+    assert result.exit_code == 2
+    assert "junk.bin" in result.output and "unusable" in result.output
+    listed = runner.invoke(app, ["catalog", "list", "--db", db_url])
+    assert len(list(csv.DictReader(io.StringIO(listed.stdout)))) == 2
+
+
+def test_reingesting_a_file_adds_nothing(runner, db_url, tmp_path):
+    path = tmp_path / "iss.tle"
+    path.write_text(ISS_3LE, encoding="ascii")
+    assert runner.invoke(app, ["ingest", str(path), "--db", db_url]).exit_code == 0
+    again = runner.invoke(app, ["ingest", str(path), "--db", db_url])
+    assert again.exit_code == 0
+    assert "already ingested" in again.output
+    summary = runner.invoke(app, ["catalog", "summary", "--db", db_url, "--json"])
+    assert json.loads(summary.stdout)["n_element_sets"] == 1
+
+
+def test_catalog_show_prints_history_and_unknown_id_exits_1(runner, db_url, tmp_path):
+    path = tmp_path / "iss.tle"
+    path.write_text(ISS_3LE, encoding="ascii")
+    runner.invoke(app, ["ingest", str(path), "--db", db_url])
+    shown = runner.invoke(app, ["catalog", "show", "25544", "--db", db_url])
+    assert shown.exit_code == 0
+    assert "ISS (ZARYA)" in shown.stdout and "1998-067A" in shown.stdout
+    assert "LEO" in shown.stdout
+    missing = runner.invoke(app, ["catalog", "show", "99999", "--db", db_url])
+    assert missing.exit_code == 1
+
+
+def test_propagate_csv_matches_sgp4_called_directly(runner, tmp_path):
+    catalog = tmp_path / "iss.tle"
+    catalog.write_text(ISS_3LE, encoding="ascii")
+    out = tmp_path / "iss.csv"
+    result = runner.invoke(app, [
+        "propagate", str(catalog), "--start", "2023-09-05T12:00:00Z", "--hours", "1",
+        "--step-s", "600", "-o", str(out),
+    ])
+    assert result.exit_code == 0, result.output
+    lines = out.read_text().splitlines()
+    assert lines[0] == "# frame=TEME time_system=UTC"
+    rows = list(csv.DictReader(lines[1:]))
+    assert len(rows) == 7
+    assert rows[0]["time_utc"] == "2023-09-05T12:00:00.000Z"
+    _, line1, line2 = ISS_3LE.splitlines()
+    sat = Satrec.twoline2rv(line1, line2)
+    # 2023-09-05T12:10:00Z is JD 2460192.5 + 0.5 + 600 s.
+    e, r_km, v_km_s = sat.sgp4(2460192.5, 0.5 + 600 / 86400)
+    assert e == 0
+    got = [float(rows[1][k]) for k in ("x_km", "y_km", "z_km")]
+    assert np.allclose(got, r_km, atol=1e-6)  # CSV keeps 6 decimals (mm)
+    assert np.allclose([float(rows[1][k]) for k in ("vx_km_s", "vy_km_s", "vz_km_s")],
+                       v_km_s, atol=1e-9)
+
+
+def test_propagate_oem_round_trips_and_unknown_id_exits_1(runner, tmp_path):
+    catalog = tmp_path / "iss.tle"
+    catalog.write_text(ISS_3LE, encoding="ascii")
+    out = tmp_path / "iss.oem"
+    result = runner.invoke(app, [
+        "propagate", str(catalog), "--hours", "0.5", "--step-s", "60", "--format", "oem",
+        "-o", str(out), "--frame", "gcrs",
+    ])
+    assert result.exit_code == 0, result.output
+    oem = read_oem(out)
+    assert len(oem.segments) == 1
+    assert oem.segments[0].ref_frame == "GCRF"
+    assert len(oem.segments[0].epochs) == 31
+    missing = runner.invoke(app, ["propagate", str(catalog), "--ids", "1", "-o", str(out)])
+    assert missing.exit_code == 1
+
+
+def test_bad_options_exit_2_with_a_fix_it_message(runner, tmp_path):
+    catalog = tmp_path / "iss.tle"
+    catalog.write_text(ISS_3LE, encoding="ascii")
+    bad_time = runner.invoke(app, ["propagate", str(catalog), "--start", "yesterday"])
+    assert bad_time.exit_code == 2 and "ISO 8601" in bad_time.output
+    bad_frame = runner.invoke(app, ["propagate", str(catalog), "--frame", "J2000"])
+    assert bad_frame.exit_code == 2 and "TEME, GCRS or ITRF" in bad_frame.output
+
+
+def test_demo_ingests_the_bundled_catalog_and_reports_its_documented_size(tmp_path):
+    console = Console(file=io.StringIO(), width=120)
+    report = run_demo(tmp_path, console=console, progress=lambda: Progress(console=console))
+    catalog = report["catalog"]
+    # CelesTrak active catalog of 2026-07-12: 15,985 objects (shared data README).
+    assert catalog["n_objects"] == 15_985
+    assert sum(catalog["by_regime"].values()) == 15_985
+    assert catalog["by_owner"]  # owners come from the bundled UCS database
+    propagation = report["propagation"]
+    assert propagation["n_objects"] == 15_985 and propagation["n_times"] == 94
+    # The ISS flies between 400 and 440 km and never beyond 51.7 deg latitude.
+    track = report["iss_ground_track"]
+    assert len(track) == 7
+    assert all(400 < p["alt_km"] < 440 and abs(p["lat_deg"]) < 51.7 for p in track)
+    assert (tmp_path / "summary.json").exists() and (tmp_path / "iss_25544.oem").exists()
