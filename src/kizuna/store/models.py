@@ -1,0 +1,158 @@
+"""SQLAlchemy tables of the store.
+
+The schema changes only through the Alembic migrations in
+``kizuna/store/migrations``; these classes are the ``target_metadata`` they are
+checked against. Conventions:
+
+* times are naive UTC ``DateTime`` columns (microsecond precision on both
+  SQLite and PostgreSQL); :mod:`kizuna.store.repository` converts to and from
+  aware datetimes at its edge;
+* ``releasable_to`` is the text form of :mod:`kizuna.store.releasability`
+  (``"ALL"`` or sorted alpha-3 codes ``"JPN,USA"``);
+* ``norad_id`` is a 64-bit integer (catalog numbers have 9 digits now).
+
+Element sets are append-only history: the unique key ``(norad_id, epoch,
+origin)`` makes the same set from the same provider arriving again (in another
+file) a no-op. Its index has ``(norad_id, epoch)`` as leading columns, so it
+also serves the "newest set per object as of T" query.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Date,
+    DateTime,
+    Double,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+# Fixed constraint names make migrations reproducible across backends.
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# SQLite only auto-increments an ``INTEGER PRIMARY KEY`` (the rowid alias), which
+# is 64-bit there anyway; PostgreSQL gets a BIGINT identity.
+BigId = BigInteger().with_variant(Integer, "sqlite")
+
+
+class Base(DeclarativeBase):
+    """Declarative base; its ``metadata`` is Alembic's ``target_metadata``."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class SourceRow(Base):
+    """One ingested input file (provenance of the element sets it added)."""
+
+    __tablename__ = "sources"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    file_name: Mapped[str] = mapped_column(String(500))
+    sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    format: Mapped[str] = mapped_column(String(40))
+    ingested_at: Mapped[datetime] = mapped_column(DateTime)
+    n_records: Mapped[int] = mapped_column(Integer, default=0)
+    n_element_sets_added: Mapped[int] = mapped_column(Integer, default=0)
+    n_rejected: Mapped[int] = mapped_column(Integer, default=0)
+    origin: Mapped[str] = mapped_column(String(80), default="public")
+    releasable_to: Mapped[str] = mapped_column(String(400), default="ALL")
+
+
+class SpaceObjectRow(Base):
+    """What is known about one cataloged object besides its orbit.
+
+    ``releasable_to`` applies to the metadata in the row; element sets carry
+    their own releasability. ``extra`` holds further parser fields as JSON text.
+    """
+
+    __tablename__ = "space_objects"
+
+    norad_id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=False
+    )
+    name: Mapped[str | None] = mapped_column(String(200))
+    intl_designator: Mapped[str | None] = mapped_column(String(20))
+    object_type: Mapped[str | None] = mapped_column(String(40))
+    owner: Mapped[str | None] = mapped_column(String(100))
+    operator: Mapped[str | None] = mapped_column(String(300))
+    purpose: Mapped[str | None] = mapped_column(String(300))
+    launch_date: Mapped[date | None] = mapped_column(Date)
+    decay_date: Mapped[date | None] = mapped_column(Date)
+    rcs_size: Mapped[str | None] = mapped_column(String(20))
+    extra: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(DateTime)
+    releasable_to: Mapped[str] = mapped_column(String(400), default="ALL")
+
+
+class ElementSetRow(Base):
+    """One SGP4 mean element set; columns named as :class:`~kizuna.catalog.ElementSet` fields.
+
+    ``epoch`` (naive UTC, microsecond) is the dedupe and query key;
+    ``epoch_jd``/``epoch_fr`` keep the split Julian date SGP4 wants, to the
+    last digit of the input. ``tle_line1``/``tle_line2`` or ``omm_text`` keep
+    the raw record for provenance.
+    """
+
+    __tablename__ = "element_sets"
+    __table_args__ = (UniqueConstraint("norad_id", "epoch", "origin"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    norad_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("space_objects.norad_id"))
+    epoch: Mapped[datetime] = mapped_column(DateTime)
+    epoch_jd: Mapped[float] = mapped_column(Double)
+    epoch_fr: Mapped[float] = mapped_column(Double)
+    mean_motion_rev_day: Mapped[float] = mapped_column(Double)
+    eccentricity: Mapped[float] = mapped_column(Double)
+    inclination_deg: Mapped[float] = mapped_column(Double)
+    raan_deg: Mapped[float] = mapped_column(Double)
+    arg_perigee_deg: Mapped[float] = mapped_column(Double)
+    mean_anomaly_deg: Mapped[float] = mapped_column(Double)
+    bstar: Mapped[float] = mapped_column(Double)
+    mean_motion_dot: Mapped[float] = mapped_column(Double)
+    mean_motion_ddot: Mapped[float] = mapped_column(Double)
+    name: Mapped[str | None] = mapped_column(String(200))
+    intl_designator: Mapped[str | None] = mapped_column(String(20))
+    classification: Mapped[str] = mapped_column(String(1))
+    ephemeris_type: Mapped[int] = mapped_column(Integer)
+    element_set_no: Mapped[int | None] = mapped_column(Integer)
+    rev_at_epoch: Mapped[int | None] = mapped_column(Integer)
+    tle_line1: Mapped[str | None] = mapped_column(String(80))
+    tle_line2: Mapped[str | None] = mapped_column(String(80))
+    omm_text: Mapped[str | None] = mapped_column(Text)
+    source_id: Mapped[int] = mapped_column(Integer, ForeignKey("sources.id"))
+    origin: Mapped[str] = mapped_column(String(80))
+    releasable_to: Mapped[str] = mapped_column(String(400))
+    ingested_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class RunRow(Base):
+    """One analysis run (screening, detection ...); ``parameters`` is JSON text."""
+
+    __tablename__ = "runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    started_at: Mapped[datetime] = mapped_column(DateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime)
+    parameters: Mapped[str] = mapped_column(Text, default="{}")
+    status: Mapped[str] = mapped_column(String(20), default="running")
+
+
+sources = SourceRow.__table__
+space_objects = SpaceObjectRow.__table__
+element_sets = ElementSetRow.__table__
+runs = RunRow.__table__

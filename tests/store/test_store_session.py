@@ -1,0 +1,148 @@
+"""Engines, migrations and sessions on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import inspect, text
+
+from kizuna.errors import StoreError
+from kizuna.store.models import Base
+from kizuna.store.session import (
+    MIGRATIONS_DIR,
+    alembic_config,
+    default_url,
+    make_engine,
+    open_store,
+    upgrade,
+)
+
+TABLES = {"sources", "space_objects", "element_sets", "runs", "alembic_version"}
+
+
+def _head() -> str:
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert head is not None
+    return head
+
+
+def test_migrations_create_the_schema_and_a_second_upgrade_is_a_no_op(db_url: str) -> None:
+    engine = make_engine(db_url)
+    try:
+        assert set(inspect(engine).get_table_names()) == set()
+        upgrade(db_url)
+        first = inspect(engine)
+        assert set(first.get_table_names()) == TABLES
+        columns = {t: [c["name"] for c in first.get_columns(t)] for t in TABLES}
+        indexes = {t: first.get_unique_constraints(t) for t in TABLES}
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all() \
+                == [_head()]
+
+        upgrade(db_url)
+        upgrade(engine)
+        again = inspect(engine)
+        assert set(again.get_table_names()) == TABLES
+        assert {t: [c["name"] for c in again.get_columns(t)] for t in TABLES} == columns
+        assert {t: again.get_unique_constraints(t) for t in TABLES} == indexes
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all() \
+                == [_head()]
+    finally:
+        engine.dispose()
+
+
+def test_migrated_schema_matches_the_models(db_url: str) -> None:
+    # Alembic's autogenerate comparison finds nothing to change: the
+    # hand-written migration and the models describe the same tables.
+    upgrade(db_url)
+    engine = make_engine(db_url)
+    try:
+        with engine.connect() as conn:
+            diffs = compare_metadata(
+                MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata
+            )
+        assert diffs == []
+    finally:
+        engine.dispose()
+
+
+def test_dedupe_key_is_unique_on_norad_id_epoch_origin(db_url: str) -> None:
+    upgrade(db_url)
+    engine = make_engine(db_url)
+    try:
+        uniques = inspect(engine).get_unique_constraints("element_sets")
+        assert [u["column_names"] for u in uniques] == [["norad_id", "epoch", "origin"]]
+        assert [u["column_names"] for u in inspect(engine).get_unique_constraints("sources")] \
+            == [["sha256"]]
+    finally:
+        engine.dispose()
+
+
+def test_sqlite_connections_use_wal_foreign_keys_and_normal_sync(tmp_path: Path) -> None:
+    store = open_store(f"sqlite:///{tmp_path / 'a.sqlite'}")
+    try:
+        with store.begin() as session:
+            assert session.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+            assert session.execute(text("PRAGMA foreign_keys")).scalar() == 1
+            assert session.execute(text("PRAGMA synchronous")).scalar() == 1  # NORMAL
+            assert session.execute(text("PRAGMA busy_timeout")).scalar() > 0
+    finally:
+        store.dispose()
+
+
+def test_default_url_is_a_sqlite_file_under_data_dir_which_is_created(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data_dir = tmp_path / "deep" / "data dir"
+    monkeypatch.setenv("KIZUNA_DATA_DIR", str(data_dir))
+    monkeypatch.delenv("KIZUNA_DB_URL", raising=False)
+    assert default_url() == f"sqlite:///{(data_dir / 'kizuna.sqlite').resolve()}"
+    store = open_store()
+    try:
+        with store.begin() as session:
+            assert session.execute(text("SELECT count(*) FROM element_sets")).scalar() == 0
+    finally:
+        store.dispose()
+    assert (data_dir / "kizuna.sqlite").is_file()
+
+
+def test_a_url_that_cannot_be_parsed_raises_store_error() -> None:
+    with pytest.raises(StoreError, match="cannot parse store URL"):
+        make_engine("not a url")
+
+
+def test_an_unreachable_database_raises_store_error() -> None:
+    with pytest.raises(StoreError, match="cannot upgrade"):
+        open_store(
+            "postgresql+psycopg://nobody@127.0.0.1:1/none?connect_timeout=2"
+        )
+
+
+def test_migrations_ship_inside_the_package() -> None:
+    # No alembic.ini at the repository root is needed: the script location is
+    # the package folder, which the wheel carries as package data.
+    assert (MIGRATIONS_DIR / "env.py").is_file()
+    assert (MIGRATIONS_DIR / "script.py.mako").is_file()
+    assert list((MIGRATIONS_DIR / "versions").glob("0001_*.py"))
+    assert alembic_config().get_main_option("script_location") == str(MIGRATIONS_DIR)
+
+
+def test_processes_opening_a_new_store_at_once_all_succeed(db_url: str) -> None:
+    # They take turns on the schema upgrade instead of racing to create tables.
+    code = "import sys\nfrom kizuna.store import open_store\nopen_store(sys.argv[1]).dispose()\n"
+    procs = [subprocess.Popen([sys.executable, "-c", code, db_url], stderr=subprocess.PIPE,
+                              text=True) for _ in range(3)]
+    errors = [p.communicate(timeout=120)[1] for p in procs]
+    assert [p.returncode for p in procs] == [0, 0, 0], errors
+    engine = make_engine(db_url)
+    try:
+        assert set(inspect(engine).get_table_names()) == TABLES
+    finally:
+        engine.dispose()
