@@ -231,3 +231,25 @@ def test_a_concurrent_ingest_of_the_same_file_reports_already_ingested(
     report = outcome["report"]
     assert report.already_ingested and report.source_id == first.source_id  # type: ignore[attr-defined]
     assert _count(store, element_sets) == 8
+
+
+def test_an_omm_record_keeps_its_raw_text_through_the_store(
+    store: Store, make_result: MakeResult
+) -> None:
+    from kizuna.catalog.omm import parse_omm_csv
+
+    csv_text = (
+        "OBJECT_NAME,OBJECT_ID,EPOCH,MEAN_MOTION,ECCENTRICITY,INCLINATION,RA_OF_ASC_NODE,"
+        "ARG_OF_PERICENTER,MEAN_ANOMALY,EPHEMERIS_TYPE,CLASSIFICATION_TYPE,NORAD_CAT_ID,"
+        "ELEMENT_SET_NO,REV_AT_EPOCH,BSTAR,MEAN_MOTION_DOT,MEAN_MOTION_DDOT\n"
+        "CALSPHERE 1,1964-063C,2026-07-10T03:44:00.383136,13.76647064,.00234977,90.2216,"
+        "72.3098,220.5925,303.3745,0,U,900,999,7458,.40393571E-3,.406E-5,0\n"
+    )
+    parsed = parse_omm_csv(csv_text, file="calsphere.csv")
+    [es] = parsed.element_sets
+    assert es.tle_line1 is None and es.omm_text is not None
+    assert '"MEAN_MOTION":"13.76647064"' in es.omm_text and '"BSTAR":".40393571E-3"' in es.omm_text
+    _ingest(store, make_result(parsed.element_sets, parsed.objects, format="omm-csv"))
+    with store.begin() as session:
+        [stored] = element_set_history(session=session, norad_id=900)
+    assert stored.omm_text == es.omm_text

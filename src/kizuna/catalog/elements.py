@@ -30,7 +30,8 @@ class ElementSet:
     wants it, so a TLE epoch is kept to the last digit. ``tle_line1`` and
     ``tle_line2`` hold the original lines when the set came from a TLE (kept
     for provenance, and used to build the SGP4 record exactly as Vallado's
-    reference code does).
+    reference code does); ``omm_text`` keeps an OMM record without TLE lines
+    as received (its keywords and values as JSON), for provenance.
     """
 
     norad_id: int
@@ -53,6 +54,7 @@ class ElementSet:
     rev_at_epoch: int | None = None
     tle_line1: str | None = None
     tle_line2: str | None = None
+    omm_text: str | None = field(default=None, compare=False, repr=False)
 
     @property
     def epoch(self) -> datetime:

@@ -443,6 +443,10 @@ class _Collector:
                 line = (line_of(bad.key) if line_of is not None else None) or fallback_line
             self.reject(line, record, bad.key, bad.reason)
         else:
+            if es.tle_line1 is None:
+                # Keep the record as received: its keywords and values, in order.
+                es = replace(es, omm_text=json.dumps(dict(values), separators=(",", ":"),
+                                                     default=str))
             self.result.element_sets.append(es)
             self.objects[obj.norad_id] = obj
 

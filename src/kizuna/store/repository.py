@@ -446,8 +446,7 @@ def _stored_keys(
     return keys
 
 
-_ES_COLUMNS = (*_ES_FIELDS, "epoch", "source_id", "origin", "releasable_to", "ingested_at",
-               "omm_text")
+_ES_COLUMNS = (*_ES_FIELDS, "epoch", "source_id", "origin", "releasable_to", "ingested_at")
 
 
 def add_parse_result(
@@ -543,8 +542,7 @@ def add_parse_result(
         seen = _stored_keys(session, ids, origin, min(epochs), max(epochs))
         rows = []
         to_db = _bind_processor(session, element_sets.c.epoch)
-        tail = (source_id, origin, rel, _bind_processor(session, element_sets.c.ingested_at)(now),
-                None)
+        tail = (source_id, origin, rel, _bind_processor(session, element_sets.c.ingested_at)(now))
         for es, epoch in zip(result.element_sets, epochs, strict=True):
             key = (es.norad_id, epoch)
             if key in seen:
