@@ -1,0 +1,1 @@
+"""CCSDS Navigation Data Messages: OEM (``kizuna.ccsds.oem``); CDM to come."""
