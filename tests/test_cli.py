@@ -181,3 +181,20 @@ def test_demo_ingests_the_bundled_catalog_and_reports_its_documented_size(tmp_pa
     assert len(track) == 7
     assert all(400 < p["alt_km"] < 440 and abs(p["lat_deg"]) < 51.7 for p in track)
     assert (tmp_path / "summary.json").exists() and (tmp_path / "iss_25544.oem").exists()
+
+
+def test_propagate_csv_written_in_chunks_has_one_header(runner, tmp_path, monkeypatch):
+    import kizuna.cli as cli_module
+
+    catalog = tmp_path / "five.tle"
+    catalog.write_text("".join(_first_3le_records(5)), encoding="ascii")
+    out = tmp_path / "five.csv"
+    # Force one object per chunk so the chunked path is exercised.
+    monkeypatch.setattr(cli_module, "CSV_SAMPLES_PER_CHUNK", 1)
+    result = runner.invoke(app, ["propagate", str(catalog), "--hours", "0.1", "--step-s", "60",
+                                 "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    lines = out.read_text().splitlines()
+    assert sum(line.startswith("norad_id,") for line in lines) == 1
+    assert sum(line.startswith("#") for line in lines) == 1
+    assert {line.split(",")[0] for line in lines[2:]} == {"5", "11", "12", "16", "20"}

@@ -47,6 +47,8 @@ ViewerOption = Annotated[
     typer.Option("--viewer", help="Show only records releasable to this nation (e.g. JPN, USA)."),
 ]
 MAX_REJECTIONS_SHOWN = 20
+# Object-times per propagated CSV chunk: 49 bytes each, so about 1 GB.
+CSV_SAMPLES_PER_CHUNK = 20_000_000
 
 
 def _fail(message: str, code: int = 2) -> None:
@@ -308,7 +310,7 @@ def propagate(
 
     # CSV is written in chunks of objects, which bounds memory (49 bytes per
     # sample) and drives the bar; an OEM file needs every segment at once.
-    chunk = max(1, int(2e7 // max(1, len(jd)))) if fmt == "csv" else len(snapshot)
+    chunk = max(1, CSV_SAMPLES_PER_CHUNK // max(1, len(jd))) if fmt == "csv" else len(snapshot)
     n_rows = 0
     errors: dict[int, int] = {}
     started = time.perf_counter()
@@ -320,7 +322,7 @@ def propagate(
             for code, n in error_summary(eph.error).items():
                 errors[code] = errors.get(code, 0) + n
             if fmt == "csv":
-                n_rows += eph.to_csv(handle, frame=frame, header_comment=lo == 0)
+                n_rows += eph.to_csv(handle, frame=frame, header=lo == 0, header_comment=lo == 0)
             else:
                 from kizuna.ccsds.oem import write_oem
 
