@@ -101,9 +101,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pg-url", default=os.environ.get(
         "KIZUNA_BENCH_PG_URL", os.environ.get("KIZUNA_TEST_PG_URL", DEFAULT_PG)))
     parser.add_argument("--no-postgres", action="store_true")
+    parser.add_argument("--quick", action="store_true", help="one repetition instead of five")
     args = parser.parse_args(argv)
 
     rows = []
+    if args.quick:
+        args.repeat = 1
     sqlite_runs = bench_sqlite(args.file, args.repeat)
     rows.append(_row("SQLite", sqlite_runs))
     if not args.no_postgres:
