@@ -358,6 +358,16 @@ def ric_basis(r_km: ArrayLike, v_km_s: ArrayLike) -> np.ndarray:
     return np.stack([radial, in_track, cross], axis=-2)
 
 
+def to_ric(r_km: ArrayLike, v_km_s: ArrayLike, vec: ArrayLike) -> np.ndarray:
+    """Components ``(..., 3)`` (radial, in-track, cross-track) of ``vec`` in the frame of ``(r, v)``.
+
+    >>> to_ric([7000.0, 0, 0], [0, -7.5, 0], [1.0, 2.0, 3.0]).tolist()  # retrograde
+    [1.0, -2.0, -3.0]
+    """
+    basis = ric_basis(r_km, v_km_s)
+    return np.einsum("...ij,...j->...i", basis, np.asarray(vec, dtype=np.float64))
+
+
 # --------------------------------------------------------------------------
 # Helpers
 

@@ -13,11 +13,11 @@ from sgp4.api import SatrecArray
 from kizuna.catalog.elements import ElementSet
 from kizuna.catalog.snapshot import CatalogSnapshot
 from kizuna.catalog.tle import parse_tle
+from kizuna.parallel import WorkerError
 from kizuna.propagation import Ephemeris, error_summary, propagate, propagate_snapshot
 from kizuna.propagation.sgp4 import (
     BYTES_PER_SAMPLE,
     PropagationInputError,
-    PropagationWorkerError,
     _balanced_bounds,
 )
 
@@ -139,7 +139,7 @@ def test_failed_worker_raises_with_a_hint(capfd):
         method = "n"  # enough for the chunk balancing, not for SatrecArray
 
     good = _from_elements(90001, 15.05, 53.0).to_satrec()
-    with pytest.raises(PropagationWorkerError, match="workers=1"):
+    with pytest.raises(WorkerError, match="workers=1"):
         propagate([good, good, good, NotASatrec()], [JD_2020_06_10], [0.5], workers=2)
     assert "Satrec" in capfd.readouterr().err  # the child's traceback went to stderr
 

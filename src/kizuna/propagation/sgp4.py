@@ -40,13 +40,8 @@ gives NaN here, so nothing downstream can screen against a decayed orbit.
 
 from __future__ import annotations
 
-import mmap
 import os
-import signal
-import sys
-import traceback
-import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -55,13 +50,13 @@ from sgp4.api import Satrec, SatrecArray
 
 from kizuna.catalog.snapshot import CatalogSnapshot
 from kizuna.errors import KizunaError
+from kizuna.parallel import run_parts, shared_array
 from kizuna.propagation.ephemeris import Ephemeris, error_summary
 
 __all__ = [
     "BYTES_PER_SAMPLE",
     "SGP4_ERRORS",
     "PropagationInputError",
-    "PropagationWorkerError",
     "default_workers",
     "error_summary",
     "propagate",
@@ -86,10 +81,6 @@ MIN_SAMPLES_PER_WORKER = 100_000
 
 class PropagationInputError(KizunaError, ValueError):
     """Times or worker counts given to the propagator are malformed."""
-
-
-class PropagationWorkerError(KizunaError, RuntimeError):
-    """A worker process died; its traceback (if any) went to stderr."""
 
 
 def default_workers() -> int:
@@ -269,21 +260,11 @@ def _propagate_into(
 
 
 def _shared_outputs(n_obj: int, n_time: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Output arrays in one anonymous MAP_SHARED mapping, visible to forked children.
-
-    The mapping lives as long as the arrays (numpy keeps the mmap as their
-    base) and needs no cleanup: it is unmapped when the last array viewing it
-    is garbage-collected.
-    """
-    n_vec = n_obj * n_time * 3 * 8
-    buffer = mmap.mmap(-1, 2 * n_vec + n_obj * n_time)
-    r_km = np.frombuffer(buffer, dtype=np.float64, count=n_obj * n_time * 3, offset=0)
-    v_km_s = np.frombuffer(buffer, dtype=np.float64, count=n_obj * n_time * 3, offset=n_vec)
-    error = np.frombuffer(buffer, dtype=np.uint8, count=n_obj * n_time, offset=2 * n_vec)
+    """Output arrays in shared memory, visible to the forked workers."""
     return (
-        error.reshape(n_obj, n_time),
-        r_km.reshape(n_obj, n_time, 3),
-        v_km_s.reshape(n_obj, n_time, 3),
+        shared_array((n_obj, n_time), np.uint8),
+        shared_array((n_obj, n_time, 3), np.float64),
+        shared_array((n_obj, n_time, 3), np.float64),
     )
 
 
@@ -298,70 +279,11 @@ def _run_chunks(
 ) -> None:
     """Chunk 0 in this process, the others in forked children, all into shared outputs."""
 
-    def work(start: int, stop: int) -> None:
+    def work(part: int) -> None:
+        start, stop = bounds[part]
         # Row slices of C-ordered arrays are contiguous: the kernel writes in place.
         _propagate_into(
             satrecs[start:stop], jd, fr, error[start:stop], r_km[start:stop], v_km_s[start:stop]
         )
 
-    children: list[int] = []
-    try:
-        for start, stop in bounds[1:]:
-            children.append(_fork(work, start, stop))
-        work(*bounds[0])
-    except BaseException:
-        for pid in children:
-            _kill_quietly(pid)
-        _reap(children)
-        raise
-    failures = _reap(children)
-    if failures:
-        raise PropagationWorkerError(
-            f"{len(failures)} of {len(bounds)} SGP4 worker processes failed "
-            f"(exit statuses {failures}); see stderr, or retry with workers=1"
-        )
-
-
-def _fork(work: Callable[[int, int], None], start: int, stop: int) -> int:
-    """Run ``work(start, stop)`` in a forked child; return its pid."""
-    for stream in (sys.stdout, sys.stderr):
-        if stream is not None:  # flush now, or the child could not avoid duplicating it
-            stream.flush()
-    with warnings.catch_warnings():
-        # Python >= 3.12 warns on fork() in a process with threads (numpy's
-        # OpenBLAS pool is one). The child runs only the SGP4 kernel on
-        # inherited memory and leaves with os._exit, taking no lock that
-        # another thread might hold.
-        warnings.simplefilter("ignore", DeprecationWarning)
-        pid = os.fork()
-    if pid == 0:  # child
-        status = 1
-        try:
-            work(start, stop)
-            status = 0
-        except BaseException:  # noqa: BLE001 - never return into the parent's code
-            traceback.print_exc()
-            sys.stderr.flush()
-        finally:
-            # Skip interpreter teardown: atexit handlers, buffered files and
-            # finalizers belong to the parent.
-            os._exit(status)
-    return pid
-
-
-def _reap(pids: list[int]) -> list[int]:
-    """Wait for every child; return the nonzero exit codes (negative: killed by a signal)."""
-    failures = []
-    for pid in pids:
-        _, status = os.waitpid(pid, 0)
-        code = os.waitstatus_to_exitcode(status)
-        if code != 0:
-            failures.append(code)
-    return failures
-
-
-def _kill_quietly(pid: int) -> None:
-    try:
-        os.kill(pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
+    run_parts(work, len(bounds))

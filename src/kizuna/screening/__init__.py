@@ -2,7 +2,7 @@
 
 Parts: ``filters`` (perigee/apogee shells), ``knots`` (SGP4 at knots, Hermite
 interpolation bounds), ``broadphase`` (spatial hash per time cell, numba),
-``tca`` (TCA and miss refined on SGP4 itself), ``ric`` (RIC frame),
+``tca`` (TCA and miss refined on SGP4 itself; RIC from :mod:`kizuna.frames`),
 ``engine`` (:func:`screen`), ``reference`` (slow brute force for tests).
 """
 

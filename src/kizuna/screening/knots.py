@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 from sgp4.api import SatrecArray
 
-from kizuna.screening._fork import run_parts, shared_array, split
+from kizuna.parallel import run_parts, shared_array, split
 from kizuna.timelib import SECONDS_PER_DAY
 
 MU_WGS72_KM3_S2 = 398600.8

@@ -1,6 +1,6 @@
 import numpy as np
 
-from kizuna.screening.ric import ric_basis, to_ric
+from kizuna.frames import ric_basis, to_ric
 
 
 def test_ric_basis_is_orthonormal_and_right_handed_for_real_like_states():
