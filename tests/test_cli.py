@@ -181,6 +181,11 @@ def test_demo_ingests_the_bundled_catalog_and_reports_its_documented_size(tmp_pa
     assert len(track) == 7
     assert all(400 < p["alt_km"] < 440 and abs(p["lat_deg"]) < 51.7 for p in track)
     assert (tmp_path / "summary.json").exists() and (tmp_path / "iss_25544.oem").exists()
+    screening = report["screening"]
+    rows = (tmp_path / "conjunctions.csv").read_text().splitlines()[1:]
+    assert len(rows) == screening["n_events"] > 0
+    assert 0 < screening["closest_miss_km"] < 5.0
+    assert min(float(r.split(",")[3]) for r in rows) == screening["closest_miss_km"]
 
 
 def test_propagate_csv_written_in_chunks_has_one_header(runner, tmp_path, monkeypatch):
@@ -198,3 +203,36 @@ def test_propagate_csv_written_in_chunks_has_one_header(runner, tmp_path, monkey
     assert sum(line.startswith("norad_id,") for line in lines) == 1
     assert sum(line.startswith("#") for line in lines) == 1
     assert {line.split(",")[0] for line in lines[2:]} == {"5", "11", "12", "16", "20"}
+
+
+IRIDIUM33_DEBRIS = DATA / "catalogs" / "debris-clouds" / "gp-debris-iridium33.json.gz"
+
+
+def test_screen_writes_the_contract_csv_identical_to_the_engine_and_run_to_run(runner, tmp_path):
+    from kizuna.api import load_catalog
+    from kizuna.screening import screen
+
+    out_a, out_b = tmp_path / "a.csv", tmp_path / "b.csv"
+    args = ["screen", str(IRIDIUM33_DEBRIS), "--days", "1", "--threshold-km", "50"]
+    first = runner.invoke(app, [*args, "-o", str(out_a)])
+    assert first.exit_code == 0, first.output
+    assert runner.invoke(app, [*args, "-o", str(out_b), "--workers", "1"]).exit_code == 0
+    text = out_a.read_text()
+    assert text == out_b.read_text()
+    lines = text.splitlines()
+    assert lines[0] == ("primary_norad_id,secondary_norad_id,tca_utc,miss_km,rel_speed_km_s,"
+                        "radial_km,in_track_km,cross_track_km")
+    rows = list(csv.DictReader(lines))
+    assert rows, "111 Iridium 33 fragments come within 50 km of each other within a day"
+    assert all(int(r["primary_norad_id"]) < int(r["secondary_norad_id"]) for r in rows)
+    assert all(r["tca_utc"].endswith("Z") and len(r["tca_utc"]) == 24 for r in rows)
+    assert all(float(r["miss_km"]) < 50 for r in rows)
+    snapshot, _ = load_catalog(IRIDIUM33_DEBRIS)
+    engine = screen(snapshot, duration_s=86400.0, threshold_km=50.0, workers=1)
+    assert engine.to_csv() == text
+
+
+def test_screen_with_a_primary_not_in_the_catalog_exits_1(runner, tmp_path):
+    result = runner.invoke(app, ["screen", str(IRIDIUM33_DEBRIS), "--primary", "25544",
+                                 "-o", str(tmp_path / "x.csv")])
+    assert result.exit_code == 1 and "25544" in result.output

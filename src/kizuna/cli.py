@@ -32,7 +32,10 @@ db_app = typer.Typer(help="Store administration.", no_args_is_help=True)
 app.add_typer(catalog_app, name="catalog")
 app.add_typer(db_app, name="db")
 
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+# Rich assumes 80 columns when output is not a terminal; reports are wider.
+REPORT_WIDTH = 150
+err = Console(stderr=True, highlight=False, soft_wrap=True,
+              width=None if sys.stderr.isatty() else REPORT_WIDTH)
 
 DbOption = Annotated[
     str | None,
@@ -358,6 +361,62 @@ def _snapshot(catalog: list[Path] | None, db: str | None, viewer: str | None):  
         return load_snapshot(session=session, releasable_to=viewer)
 
 
+# ------------------------------------------------------------------ screen
+
+
+@app.command()
+def screen(
+    catalog: Annotated[list[Path] | None, typer.Argument(
+        help="Catalog file(s) to screen; omit to use the store (--db).")] = None,
+    output: Annotated[Path, typer.Option("-o", "--output", help="Output CSV.")] = Path(
+        "conjunctions.csv"),
+    db: DbOption = None,
+    start: Annotated[str | None, typer.Option(help="ISO UTC start; default newest epoch.")]
+    = None,
+    days: Annotated[float, typer.Option(min=0.0, help="Window length in days.")] = 7.0,
+    threshold_km: Annotated[float, typer.Option("--threshold-km", min=0.0,
+                                                help="Report minima closer than this.")] = 5.0,
+    primary: Annotated[str | None, typer.Option(
+        help="Comma-separated NORAD ids of protected assets to screen against everything "
+        "else; default all-vs-all.")] = None,
+    workers: Annotated[int | None, typer.Option(min=1, help="Cores; default all.")] = None,
+    top: Annotated[int, typer.Option(help="Closest approaches to list in the summary.")] = 10,
+    viewer: ViewerOption = None,
+) -> None:
+    """Conjunction screening: every close approach below the threshold in the window.
+
+    CSV columns: primary_norad_id, secondary_norad_id, tca_utc, miss_km,
+    rel_speed_km_s, radial_km, in_track_km, cross_track_km (one row per local
+    minimum of distance; primary < secondary for all-vs-all).
+    """
+    from kizuna.report import print_screening
+    from kizuna.screening import screen as run_screen
+
+    snapshot = _snapshot(catalog, db, viewer)
+    primaries = _parse_ids(primary)
+    if primaries is not None:
+        missing = sorted(set(primaries) - set(snapshot.norad_id.tolist()))
+        if missing:
+            _fail(f"primaries not in the catalog: {', '.join(map(str, missing))}", 1)
+    if len(snapshot) == 0:
+        _fail("the catalog is empty: ingest a file first or pass a catalog file")
+    if days <= 0 or threshold_km <= 0:
+        _fail("--days and --threshold-km must be positive")
+    err.print(f"screening {len(snapshot):,} objects"
+              + (f" against {len(primaries)} primaries" if primaries else " all-vs-all")
+              + f", {days:g} days, {threshold_km:g} km ...")
+    try:
+        result = run_screen(
+            snapshot, start=_parse_time(start), duration_s=days * 86400.0,
+            threshold_km=threshold_km, primaries=primaries, workers=workers,
+        )
+    except KizunaError as exc:
+        _fail(str(exc))
+    result.to_csv(output)
+    print_screening(result, snapshot, err, top=top)
+    err.print(f"{len(result):,} close approaches -> {output}")
+
+
 # ------------------------------------------------------------------ db
 
 
@@ -385,7 +444,8 @@ def demo(
     from kizuna.demo import run_demo
 
     try:
-        run_demo(out, console=Console(), progress=_progress)
+        run_demo(out, console=Console(width=None if sys.stdout.isatty() else REPORT_WIDTH),
+                 progress=_progress)
     except KizunaError as exc:
         _fail(str(exc))
 

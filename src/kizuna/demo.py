@@ -2,7 +2,8 @@
 
 Ingests the bundled CelesTrak active catalog and the UCS owner database into
 a fresh SQLite store, prints the catalog summary, propagates the whole
-catalog over one orbit and writes the reports to the output folder.
+catalog over one orbit, screens it all-vs-all for one day and writes the
+reports to the output folder.
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ from kizuna.ccsds.oem import write_oem
 from kizuna.ingest import ingest_files
 from kizuna.propagation.ephemeris import Ephemeris, error_summary
 from kizuna.propagation.sgp4 import SGP4_ERRORS, propagate_snapshot
-from kizuna.report import print_summary
+from kizuna.report import print_screening, print_summary
+from kizuna.screening import screen
 from kizuna.store import repository
 from kizuna.store.session import open_store
 from kizuna.timelib import iso_utc_ms, time_grid
@@ -32,6 +34,8 @@ BUNDLED_FILES = (
     "UCS-Satellite-Database_2021-pandas-export.csv.gz",
 )
 ISS_NORAD_ID = 25544
+SCREEN_DAYS = 1.0
+SCREEN_THRESHOLD_KM = 5.0
 
 
 def bundled_path(name: str) -> Path:
@@ -125,6 +129,15 @@ def run_demo(
             object_ids={ISS_NORAD_ID: designator} if designator else None,
         )
 
+    # Conjunction screening of the whole bundled catalog over one day.
+    console.rule("[bold]Conjunction screening, all-vs-all")
+    t0 = time.perf_counter()
+    screening = screen(snapshot, start=start, duration_s=SCREEN_DAYS * 86400.0,
+                       threshold_km=SCREEN_THRESHOLD_KM)
+    timings["screen_s"] = time.perf_counter() - t0
+    screening.to_csv(out / "conjunctions.csv")
+    print_screening(screening, snapshot, console, top=10)
+
     report = {
         "catalog": summary,
         "propagation": {
@@ -134,8 +147,17 @@ def run_demo(
             "objects_with_sgp4_errors": {str(k): v for k, v in sorted(errors.items())},
         },
         "iss_ground_track": iss_track,
+        "screening": {
+            "days": SCREEN_DAYS,
+            "threshold_km": SCREEN_THRESHOLD_KM,
+            "n_events": len(screening),
+            "n_objects_skipped": screening.summary.n_failed,
+            "closest_miss_km": round(float(screening.events["miss_km"].min()), 6)
+            if len(screening) else None,
+        },
         "timings_s": {k: round(v, 3) for k, v in timings.items()},
     }
     (out / "summary.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-    console.print(f"reports in {out}/: summary.json, iss_25544.oem; store {db_path}")
+    console.print(f"reports in {out}/: summary.json, conjunctions.csv, iss_25544.oem; "
+                  f"store {db_path}")
     return report

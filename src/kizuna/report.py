@@ -34,3 +34,32 @@ def print_summary(summary: dict[str, Any], console: Console) -> None:
             unknown = summary["n_objects"] - sum(counts.values())
             table.add_row("[dim]unknown[/]", f"{unknown:,}")
         console.print(table)
+
+
+def print_screening(result: Any, snapshot: Any, console: Console, *, top: int = 10) -> None:
+    """Counts, timings and the closest approaches (with names) of a screening result."""
+    summary = result.summary
+    timings = ", ".join(f"{k} {v:.1f}" for k, v in summary.timings_s.items() if k != "total")
+    console.print(
+        f"{len(result):,} close approaches below {result.threshold_km:g} km among "
+        f"{summary.n_screened:,} objects screened ({summary.n_failed} skipped from an SGP4 "
+        f"failure on) in {summary.timings_s.get('total', 0.0):.1f} s ({timings} s)"
+    )
+    if len(result) == 0 or top <= 0:
+        return
+    events = result.events
+    order = sorted(range(len(events)), key=lambda k: (float(events["miss_km"][k]), k))[:top]
+    tca = result.tca_utc()
+    table = Table(title=f"Closest {len(order)} approaches", title_justify="left")
+    for col in ("TCA (UTC)", "primary", "secondary", "miss km", "rel. speed km/s",
+                "R / I / C km"):
+        table.add_column(col, justify="right" if "km" in col else "left", no_wrap=True)
+    for k in order:
+        e = events[k]
+        p, q = int(e["primary_norad_id"]), int(e["secondary_norad_id"])
+        table.add_row(
+            str(tca[k]), f"{p} {snapshot.name(p) or ''}", f"{q} {snapshot.name(q) or ''}",
+            f"{e['miss_km']:.3f}", f"{e['rel_speed_km_s']:.3f}",
+            f"{e['radial_km']:.2f} / {e['in_track_km']:.2f} / {e['cross_track_km']:.2f}",
+        )
+    console.print(table)
