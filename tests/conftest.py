@@ -95,3 +95,14 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 def pytest_sessionfinish() -> None:
     if _pg_admin_engine.cache_info().currsize:
         _pg_admin_engine().dispose()
+
+
+@pytest.fixture(autouse=True)
+def _isolated_default_store(tmp_path_factory: pytest.TempPathFactory,
+                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """Point the default store (KIZUNA_DATA_DIR) at a temporary folder in every test.
+
+    A command run without ``--db`` must never write into the working tree.
+    """
+    monkeypatch.setenv("KIZUNA_DATA_DIR", str(tmp_path_factory.mktemp("kizuna_data")))
+    monkeypatch.delenv("KIZUNA_DB_URL", raising=False)

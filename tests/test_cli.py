@@ -185,6 +185,7 @@ def test_demo_ingests_the_bundled_catalog_and_reports_its_documented_size(tmp_pa
     rows = (tmp_path / "conjunctions.csv").read_text().splitlines()[1:]
     assert len(rows) == screening["n_events"] > 0
     assert 0 < screening["closest_miss_km"] < 5.0
+    assert screening["run_id"] == 1
     assert min(float(r.split(",")[3]) for r in rows) == screening["closest_miss_km"]
 
 
@@ -208,15 +209,19 @@ def test_propagate_csv_written_in_chunks_has_one_header(runner, tmp_path, monkey
 IRIDIUM33_DEBRIS = DATA / "catalogs" / "debris-clouds" / "gp-debris-iridium33.json.gz"
 
 
-def test_screen_writes_the_contract_csv_identical_to_the_engine_and_run_to_run(runner, tmp_path):
+def test_screen_writes_the_contract_csv_identical_to_the_engine_and_run_to_run(
+    runner, tmp_path, db_url
+):
     from kizuna.api import load_catalog
     from kizuna.screening import screen
 
     out_a, out_b = tmp_path / "a.csv", tmp_path / "b.csv"
     args = ["screen", str(IRIDIUM33_DEBRIS), "--days", "1", "--threshold-km", "50"]
-    first = runner.invoke(app, [*args, "-o", str(out_a)])
+    first = runner.invoke(app, [*args, "-o", str(out_a), "--db", db_url])
     assert first.exit_code == 0, first.output
-    assert runner.invoke(app, [*args, "-o", str(out_b), "--workers", "1"]).exit_code == 0
+    assert "recorded as run 1" in first.output
+    second = runner.invoke(app, [*args, "-o", str(out_b), "--workers", "1", "--no-record"])
+    assert second.exit_code == 0
     text = out_a.read_text()
     assert text == out_b.read_text()
     lines = text.splitlines()
@@ -230,6 +235,10 @@ def test_screen_writes_the_contract_csv_identical_to_the_engine_and_run_to_run(r
     snapshot, _ = load_catalog(IRIDIUM33_DEBRIS)
     engine = screen(snapshot, duration_s=86400.0, threshold_km=50.0, workers=1)
     assert engine.to_csv() == text
+    stored = runner.invoke(app, ["conjunctions", "--run", "1", "--db", db_url])
+    assert stored.exit_code == 0 and stored.stdout == text
+    listed = runner.invoke(app, ["runs", "--db", db_url])
+    assert listed.stdout.splitlines()[1].startswith("1,screening,")
 
 
 def test_screen_with_a_primary_not_in_the_catalog_exits_1(runner, tmp_path):

@@ -7,10 +7,11 @@ good ones were used), 2 unusable input or a caller mistake.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sys
 import time
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -381,6 +382,8 @@ def screen(
         "else; default all-vs-all.")] = None,
     workers: Annotated[int | None, typer.Option(min=1, help="Cores; default all.")] = None,
     top: Annotated[int, typer.Option(help="Closest approaches to list in the summary.")] = 10,
+    record: Annotated[bool, typer.Option(help="Record the run and its events in the store "
+                                         "(--db or the default store).")] = True,
     viewer: ViewerOption = None,
 ) -> None:
     """Conjunction screening: every close approach below the threshold in the window.
@@ -405,6 +408,7 @@ def screen(
     err.print(f"screening {len(snapshot):,} objects"
               + (f" against {len(primaries)} primaries" if primaries else " all-vs-all")
               + f", {days:g} days, {threshold_km:g} km ...")
+    started_at = datetime.now(UTC)
     try:
         result = run_screen(
             snapshot, start=_parse_time(start), duration_s=days * 86400.0,
@@ -415,6 +419,59 @@ def screen(
     result.to_csv(output)
     print_screening(result, snapshot, err, top=top)
     err.print(f"{len(result):,} close approaches -> {output}")
+    if record:
+        from kizuna.store.screenings import record_screening
+
+        source: dict[str, object]
+        if catalog:
+            source = {"files": [{"path": str(p), "sha256": hashlib.sha256(p.read_bytes())
+                                 .hexdigest()} for p in catalog]}
+        else:
+            source = {"store": True, "viewer": viewer}
+        with _open(db) as store, store.begin_write() as session:
+            run_id = record_screening(session=session, result=result, snapshot=snapshot,
+                                      catalog_source=source, primaries=primaries,
+                                      started_at=started_at)
+            url = store.url
+        err.print(f"recorded as run {run_id} in {url} (kizuna conjunctions --run {run_id})")
+
+
+@app.command()
+def runs(
+    db: DbOption = None,
+    limit: Annotated[int, typer.Option(min=1)] = 20,
+) -> None:
+    """Recorded analysis runs, newest first (CSV on stdout)."""
+    from kizuna.store.screenings import list_runs
+
+    with _open(db) as store, store.begin() as session:
+        records = list_runs(session=session, limit=limit)
+    typer.echo("run_id,kind,started_utc,status,n_events,start_utc,duration_s,threshold_km")
+    for r in records:
+        p = r.parameters
+        typer.echo(f"{r.id},{r.kind},{r.started_at.isoformat()},{r.status},"
+                   f"{p.get('summary', {}).get('n_events', '')},{p.get('start_utc', '')},"
+                   f"{p.get('duration_s', '')},{p.get('threshold_km', '')}")
+
+
+@app.command()
+def conjunctions(
+    db: DbOption = None,
+    run: Annotated[int | None, typer.Option(help="Only this run.")] = None,
+    norad: Annotated[int | None, typer.Option(help="Only approaches of this object.")] = None,
+    start: Annotated[str | None, typer.Option(help="TCA at or after (ISO UTC).")] = None,
+    end: Annotated[str | None, typer.Option(help="TCA at or before (ISO UTC).")] = None,
+    max_miss_km: Annotated[float | None, typer.Option(help="Miss distance at most.")] = None,
+) -> None:
+    """Stored close approaches as screening CSV on stdout."""
+    from kizuna.store.screenings import conjunctions_csv, find_conjunctions
+
+    with _open(db) as store, store.begin() as session:
+        records = find_conjunctions(session=session, run_id=run, norad_id=norad,
+                                    start=_parse_time(start), end=_parse_time(end),
+                                    max_miss_km=max_miss_km)
+    typer.echo(conjunctions_csv(records), nl=False)
+    err.print(f"{len(records):,} close approaches")
 
 
 # ------------------------------------------------------------------ db

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import time
+from datetime import UTC, datetime
 from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
@@ -26,6 +27,7 @@ from kizuna.propagation.sgp4 import SGP4_ERRORS, propagate_snapshot
 from kizuna.report import print_screening, print_summary
 from kizuna.screening import screen
 from kizuna.store import repository
+from kizuna.store.screenings import record_screening
 from kizuna.store.session import open_store
 from kizuna.timelib import iso_utc_ms, time_grid
 
@@ -132,11 +134,18 @@ def run_demo(
     # Conjunction screening of the whole bundled catalog over one day.
     console.rule("[bold]Conjunction screening, all-vs-all")
     t0 = time.perf_counter()
+    started_at = datetime.now(UTC)
     screening = screen(snapshot, start=start, duration_s=SCREEN_DAYS * 86400.0,
                        threshold_km=SCREEN_THRESHOLD_KM)
     timings["screen_s"] = time.perf_counter() - t0
     screening.to_csv(out / "conjunctions.csv")
     print_screening(screening, snapshot, console, top=10)
+    with open_store(db_url) as store, store.begin_write() as session:
+        run_id = record_screening(
+            session=session, result=screening, snapshot=snapshot, started_at=started_at,
+            catalog_source={"store": db_url, "files": [f.name for f in files]},
+        )
+    console.print(f"recorded as screening run {run_id} in the demo store")
 
     report = {
         "catalog": summary,
@@ -150,6 +159,7 @@ def run_demo(
         "screening": {
             "days": SCREEN_DAYS,
             "threshold_km": SCREEN_THRESHOLD_KM,
+            "run_id": run_id,
             "n_events": len(screening),
             "n_objects_skipped": screening.summary.n_failed,
             "closest_miss_km": round(float(screening.events["miss_km"].min()), 6)

@@ -23,7 +23,9 @@ from kizuna.store.session import (
     upgrade,
 )
 
-TABLES = {"sources", "space_objects", "element_sets", "runs", "alembic_version"}
+TABLES = {
+    "sources", "space_objects", "element_sets", "runs", "conjunctions", "alembic_version",
+}
 
 
 def _head() -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -64,6 +65,16 @@ class CatalogSnapshot:
             if es.norad_id == norad_id:
                 return es.name
         return None
+
+    def digest(self) -> str:
+        """SHA-256 of the (norad_id, epoch) of every element set: names the exact catalog used.
+
+        Two snapshots with the same digest hold the same element sets (up to
+        provider), so a stored result can be traced to its inputs.
+        """
+        text = "\n".join(f"{es.norad_id} {es.epoch_jd!r} {es.epoch_fr!r}"
+                          for es in self.element_sets)
+        return hashlib.sha256(text.encode("ascii")).hexdigest()
 
     def satrecs(self) -> list[Satrec]:
         """SGP4 records in snapshot order."""

@@ -152,7 +152,31 @@ class RunRow(Base):
     status: Mapped[str] = mapped_column(String(20), default="running")
 
 
+class ConjunctionRow(Base):
+    """One close approach found by a screening run (the screening CSV contract, row for row).
+
+    ``tca_utc`` is the contract text (ISO 8601, milliseconds, ``Z``) so that an
+    export from the store is byte-identical to the run's CSV; ``tca`` (naive
+    UTC, microsecond) is the query key.
+    """
+
+    __tablename__ = "conjunctions"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    run_id: Mapped[int] = mapped_column(Integer, ForeignKey("runs.id"), index=True)
+    primary_norad_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    secondary_norad_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    tca: Mapped[datetime] = mapped_column(DateTime, index=True)
+    tca_utc: Mapped[str] = mapped_column(String(32))
+    miss_km: Mapped[float] = mapped_column(Double)
+    rel_speed_km_s: Mapped[float] = mapped_column(Double)
+    radial_km: Mapped[float] = mapped_column(Double)
+    in_track_km: Mapped[float] = mapped_column(Double)
+    cross_track_km: Mapped[float] = mapped_column(Double)
+
+
 sources = SourceRow.__table__
 space_objects = SpaceObjectRow.__table__
 element_sets = ElementSetRow.__table__
 runs = RunRow.__table__
+conjunctions = ConjunctionRow.__table__

@@ -65,6 +65,11 @@ def _install_sqlite_hooks(engine: Engine) -> None:
         # repeatable reads and nested transactions.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
+        # The busy timeout first: switching a new file to WAL needs an exclusive
+        # lock, which another process opening the same new store may hold for a
+        # whole migration; with only sqlite3's default 5 s wait, that pragma
+        # failed with "database is locked" on a loaded machine.
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         # WAL: readers never block the writer and a killed writer leaves only
         # uncommitted WAL frames, which the next open ignores.
         # synchronous=NORMAL is durable against process crashes in WAL mode
@@ -72,7 +77,6 @@ def _install_sqlite_hooks(engine: Engine) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.close()
 
     @event.listens_for(engine, "begin")
