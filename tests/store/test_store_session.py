@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -20,6 +21,7 @@ from kizuna.store.session import (
     default_url,
     make_engine,
     open_store,
+    switch_to_wal,
     upgrade,
 )
 
@@ -138,12 +140,67 @@ def test_migrations_ship_inside_the_package() -> None:
 
 def test_processes_opening_a_new_store_at_once_all_succeed(db_url: str) -> None:
     # They take turns on the schema upgrade instead of racing to create tables.
+    # Five at once, so that two of them switch the new SQLite file to WAL together.
     code = "import sys\nfrom kizuna.store import open_store\nopen_store(sys.argv[1]).dispose()\n"
     procs = [subprocess.Popen([sys.executable, "-c", code, db_url], stderr=subprocess.PIPE,
-                              text=True) for _ in range(3)]
+                              text=True) for _ in range(5)]
     errors = [p.communicate(timeout=120)[1] for p in procs]
-    assert [p.returncode for p in procs] == [0, 0, 0], errors
+    assert [p.returncode for p in procs] == [0] * 5, errors
     engine = make_engine(db_url)
+    try:
+        assert set(inspect(engine).get_table_names()) == TABLES
+    finally:
+        engine.dispose()
+
+
+class _LockedTwiceCursor:
+    """Answers "database is locked" to the first two statements, as SQLite does to
+    the loser of two processes switching one new file to WAL at the same time."""
+
+    def __init__(self, error: str = "database is locked", failures: int = 2) -> None:
+        self.error, self.failures, self.calls = error, failures, 0
+
+    def execute(self, sql: str) -> None:
+        self.calls += 1
+        if self.calls <= self.failures:
+            raise sqlite3.OperationalError(self.error)
+
+
+def test_the_wal_switch_is_retried_while_the_database_is_locked() -> None:
+    cursor = _LockedTwiceCursor()
+    switch_to_wal(cursor, timeout_s=5.0)
+    assert cursor.calls == 3
+
+
+def test_the_wal_switch_gives_up_after_its_timeout_and_on_other_errors() -> None:
+    with pytest.raises(sqlite3.OperationalError, match="locked"):
+        switch_to_wal(_LockedTwiceCursor(failures=10**6), timeout_s=0.05)
+    other = _LockedTwiceCursor(error="disk I/O error")
+    with pytest.raises(sqlite3.OperationalError, match="disk I/O"):
+        switch_to_wal(other, timeout_s=5.0)
+    assert other.calls == 1
+
+
+def test_upgrade_is_retried_when_sqlite_answers_locked_at_once(tmp_path, monkeypatch) -> None:
+    import sqlalchemy.exc
+
+    import kizuna.store.session as session_module
+
+    real = session_module._upgrade_once
+    attempts = []
+
+    def flaky(engine, revision):  # type: ignore[no-untyped-def]
+        attempts.append(revision)
+        if len(attempts) <= 2:  # as a WAL open racing another process's last close
+            raise sqlalchemy.exc.OperationalError(
+                "PRAGMA journal_mode=WAL", {}, sqlite3.OperationalError("database is locked"))
+        real(engine, revision)
+
+    monkeypatch.setattr(session_module, "_upgrade_once", flaky)
+    url = f"sqlite:///{tmp_path / 'retry.sqlite'}"
+    upgrade(url)
+    assert len(attempts) == 3
+    engine = make_engine(url)
     try:
         assert set(inspect(engine).get_table_names()) == TABLES
     finally:

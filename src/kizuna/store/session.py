@@ -17,7 +17,9 @@ Typical use::
 
 from __future__ import annotations
 
+import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -57,6 +59,30 @@ def default_url() -> str:
     return get_settings().db_url()
 
 
+WAL_SWITCH_TIMEOUT_S = 60.0
+
+
+def switch_to_wal(cursor: Any, *, timeout_s: float = WAL_SWITCH_TIMEOUT_S) -> None:
+    """``PRAGMA journal_mode=WAL``, retried while the database is locked.
+
+    Two processes switching the same new file at once each hold a SHARED lock
+    and want an EXCLUSIVE one; SQLite breaks that deadlock by answering one of
+    them SQLITE_BUSY at once, without calling the busy handler, so the busy
+    timeout does not help here and a short retry loop does.
+    """
+    deadline = time.monotonic() + timeout_s
+    delay_s = 0.01
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() + delay_s > deadline:
+                raise
+        time.sleep(delay_s)
+        delay_s = min(2 * delay_s, 0.2)
+
+
 def _install_sqlite_hooks(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -74,7 +100,7 @@ def _install_sqlite_hooks(engine: Engine) -> None:
         # uncommitted WAL frames, which the next open ignores.
         # synchronous=NORMAL is durable against process crashes in WAL mode
         # (only an OS crash can lose the last commits, never corrupt).
-        cursor.execute("PRAGMA journal_mode=WAL")
+        switch_to_wal(cursor)
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
@@ -138,6 +164,29 @@ def _head_revision() -> str | None:
     return ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 
+def _upgrade_once(engine: Engine, revision: str) -> None:
+    if revision == "head":
+        with engine.connect() as connection:
+            current = MigrationContext.configure(connection).get_current_revision()
+        if current is not None and current == _head_revision():
+            return
+    with _upgrade_lock, engine.connect() as connection:
+        connection = connection.execution_options(**{SQLITE_BEGIN_OPTION: "IMMEDIATE"})
+        with connection.begin():
+            if engine.dialect.name == "postgresql":
+                connection.execute(
+                    text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_MIGRATION_LOCK_KEY}
+                )
+            cfg = alembic_config()
+            cfg.attributes["connection"] = connection
+            command.upgrade(cfg, revision)
+
+
+def _is_sqlite_locked(exc: BaseException) -> bool:
+    return isinstance(getattr(exc, "orig", None), sqlite3.OperationalError) and (
+        "locked" in str(exc.orig))  # type: ignore[attr-defined]
+
+
 def upgrade(url_or_engine: str | Engine | None = None, revision: str = "head") -> None:
     """Upgrade the schema to ``revision`` (default the newest); a no-op when already there.
 
@@ -146,6 +195,12 @@ def upgrade(url_or_engine: str | Engine | None = None, revision: str = "head") -
     holds the write lock (SQLite ``BEGIN IMMEDIATE``, a PostgreSQL advisory
     lock), so processes opening a new store at the same time take turns.
 
+    SQLite can answer "database is locked" at once, without its busy timeout,
+    to a process that opens a WAL database while another closes its last
+    connection (that one checkpoints and removes the WAL under an exclusive
+    lock); the upgrade is idempotent, so it is simply tried again for up to
+    :data:`WAL_SWITCH_TIMEOUT_S`.
+
     Raises
     ------
     StoreError
@@ -153,26 +208,21 @@ def upgrade(url_or_engine: str | Engine | None = None, revision: str = "head") -
     """
     owned = not isinstance(url_or_engine, Engine)
     engine = make_engine(url_or_engine) if owned else url_or_engine  # type: ignore[arg-type]
+    deadline = time.monotonic() + WAL_SWITCH_TIMEOUT_S
+    delay_s = 0.01
     try:
-        if revision == "head":
-            with engine.connect() as connection:
-                current = MigrationContext.configure(connection).get_current_revision()
-            if current is not None and current == _head_revision():
+        while True:
+            try:
+                _upgrade_once(engine, revision)
                 return
-        with _upgrade_lock, engine.connect() as connection:
-            connection = connection.execution_options(**{SQLITE_BEGIN_OPTION: "IMMEDIATE"})
-            with connection.begin():
-                if engine.dialect.name == "postgresql":
-                    connection.execute(
-                        text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_MIGRATION_LOCK_KEY}
-                    )
-                cfg = alembic_config()
-                cfg.attributes["connection"] = connection
-                command.upgrade(cfg, revision)
-    except SQLAlchemyError as exc:
-        raise StoreError(
-            f"cannot upgrade the store at {engine.url!r}: {exc.__class__.__name__}: {exc}"
-        ) from exc
+            except SQLAlchemyError as exc:
+                if not _is_sqlite_locked(exc) or time.monotonic() + delay_s > deadline:
+                    raise StoreError(
+                        f"cannot upgrade the store at {engine.url!r}: "
+                        f"{exc.__class__.__name__}: {exc}"
+                    ) from exc
+            time.sleep(delay_s)
+            delay_s = min(2 * delay_s, 0.2)
     finally:
         if owned:
             engine.dispose()
