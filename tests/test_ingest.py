@@ -164,7 +164,7 @@ def test_exit_codes_follow_the_worst_file(db_url: str, data_dir: Path, tmp_path:
     assert outcomes[2].error is not None and "missing.txt" in outcomes[2].error.file
     assert _counts(db_url) == {"sources": 2, "space_objects": 9, "element_sets": 9}
     text_summary = summarize(outcomes)
-    assert "mixed.txt.gz: 5 records, 4 element sets added" in text_summary
+    assert "mixed.txt.gz: tle, 5 records, 4 element sets added" in text_summary
     assert "empty.txt: unusable" in text_summary
 
 

@@ -118,7 +118,7 @@ def ingest(
     Exit code 0 when every record was stored, 1 when some records were
     rejected (the good ones are stored), 2 when some file was unusable.
     """
-    from kizuna.ingest import exit_code, ingest_files
+    from kizuna.ingest import exit_code, ingest_files, summarize
 
     with _progress() as progress:
         task = progress.add_task("ingesting", total=len(paths))
@@ -137,21 +137,7 @@ def ingest(
         except KizunaError as exc:
             _fail(str(exc))
     for outcome in outcomes:
-        name = outcome.path
-        if outcome.error is not None:
-            err.print(f"[red]{name}: unusable:[/] {outcome.error.reason}", markup=True)
-            continue
-        report = outcome.report
-        assert report is not None
-        if report.already_ingested:
-            err.print(f"{name}: already ingested (source {report.source_id}); nothing added")
-        else:
-            err.print(
-                f"{name}: {report.format}, {report.n_records} records, "
-                f"{report.n_element_sets_added} element sets added, "
-                f"{report.n_duplicates} duplicates, {report.n_objects_upserted} objects, "
-                f"{report.n_rejected} rejected ({outcome.parse_s + outcome.store_s:.2f} s)"
-            )
+        err.print(summarize([outcome]), markup=False)
         _print_rejections(list(outcome.rejected))
     raise typer.Exit(exit_code(outcomes))
 

@@ -219,8 +219,8 @@ def summarize(outcomes: Iterable[FileOutcome]) -> str:
             lines.append(f"{name}: already ingested (source {r.source_id}); nothing added")
             continue
         lines.append(
-            f"{name}: {r.n_records} records, {r.n_element_sets_added} element sets added, "
-            f"{r.n_duplicates} duplicates, {r.n_objects_upserted} objects upserted, "
-            f"{r.n_rejected} rejected"
+            f"{name}: {r.format}, {r.n_records} records, {r.n_element_sets_added} element sets "
+            f"added, {r.n_duplicates} duplicates, {r.n_objects_upserted} objects upserted, "
+            f"{r.n_rejected} rejected ({o.parse_s + o.store_s:.2f} s)"
         )
     return "\n".join(lines)
