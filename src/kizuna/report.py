@@ -45,6 +45,10 @@ def print_screening(result: Any, snapshot: Any, console: Console, *, top: int = 
         f"{summary.n_screened:,} objects screened ({summary.n_failed} skipped from an SGP4 "
         f"failure on) in {summary.timings_s.get('total', 0.0):.1f} s ({timings} s)"
     )
+    for group in summary.shared_element_sets:
+        names = ", ".join(f"{i} {snapshot.name(i) or ''}".strip() for i in group)
+        console.print(f"  one element set shared by {names} (docked or co-located: distance 0 "
+                      "in SGP4, so no close-approach events)", markup=False)
     if len(result) == 0 or top <= 0:
         return
     events = result.events

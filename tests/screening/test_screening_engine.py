@@ -189,3 +189,17 @@ def test_caller_mistakes_raise_screening_input_error(snap2023):
         screen(sub, threshold_km=-1.0, duration_s=600.0)
     with pytest.raises(ScreeningInputError, match="empty"):
         screen(snap2023.subset([]), duration_s=600.0)
+
+
+def test_vehicles_docked_with_one_shared_element_set_are_reported_not_dropped_silently(snap2023):
+    # In the 2023-09-09 catalog Nauka and the vehicles docked at the ISS carry one
+    # identical element set (checked against exact SGP4: distance 0 at every
+    # second of the day); the ISS itself (25544) has its own. See
+    # docs/design/screening-recall.md.
+    docked = (49044, 55688, 56740, 57488, 57691, 57697)
+    sub = snap2023.subset([25544, *docked])
+    res = screen(sub, duration_s=3600.0, threshold_km=5.0, workers=1)
+    assert res.summary.shared_element_sets == (docked,)
+    within_group = (np.isin(res.events["primary_norad_id"], docked)
+                    & np.isin(res.events["secondary_norad_id"], docked))
+    assert not within_group.any()

@@ -112,6 +112,11 @@ class ScreeningSummary:
     n_refine_failed: int
     max_interp_pad_km: float
     timings_s: dict[str, float] = field(default_factory=dict)
+    # Objects published with one and the same element set (docked vehicles
+    # carrying their station's set, co-located GEO pairs): SGP4 puts them at
+    # distance 0 at every instant, which has no local minimum and so gives no
+    # event. They are listed here so that no one mistakes silence for distance.
+    shared_element_sets: tuple[tuple[int, ...], ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -267,9 +267,24 @@ def screen(
         n_refine_failed=int((status == 2).sum()),
         max_interp_pad_km=max_pad,
         timings_s=timings,
+        shared_element_sets=shared_element_sets(satrecs_all, norad),
     )
     return ScreeningResult(events=ev, start=start, duration_s=W, threshold_km=thr,
                            summary=summary)
+
+
+def shared_element_sets(satrecs, norad_id: np.ndarray) -> tuple[tuple[int, ...], ...]:
+    """Groups (sorted NORAD ids) of objects whose SGP4 records are identical.
+
+    Identical means the same epoch and the same mean elements and drag term,
+    so SGP4 gives them the same position at every time.
+    """
+    groups: dict[tuple[float, ...], list[int]] = {}
+    for sat, nid in zip(satrecs, norad_id.tolist(), strict=True):
+        key = (sat.jdsatepoch, sat.jdsatepochF, sat.no_kozai, sat.ecco, sat.inclo,
+               sat.nodeo, sat.argpo, sat.mo, sat.bstar)
+        groups.setdefault(key, []).append(int(nid))
+    return tuple(sorted(tuple(sorted(g)) for g in groups.values() if len(g) > 1))
 
 
 def _dedupe(ev: np.ndarray, min_separation_s: float = 1.0) -> np.ndarray:

@@ -94,6 +94,7 @@ def record_screening(
             "n_screened": summary.n_screened,
             "n_failed": summary.n_failed,
             "failed_norad_ids": list(summary.failed_norad_ids),
+            "shared_element_sets": [list(g) for g in summary.shared_element_sets],
             "timings_s": {k: round(v, 3) for k, v in summary.timings_s.items()},
         },
     }
