@@ -68,7 +68,12 @@ def cubic_coefficients(R, V, h, off, nk):
 
 @njit(cache=True)
 def _states(k, T, L, t_first, h, nk, off, K, valid_end, pad, thr, pos, vel, dev, reach, act):
-    """Midpoint state, cubic deviation bound and reach of every object in cell ``k``."""
+    """Midpoint state, cubic deviation bound and reach of every object in cell ``k``.
+
+    Same arithmetic as :func:`_state_one` with ``full=True``, written out on
+    purpose: calling it here measured 10-15 % slower over the whole broad phase
+    (1 day, full 2023 catalog), with bit-identical results.
+    """
     ta = k * T
     tb = min(ta + T, L)
     hw = 0.5 * (tb - ta)
