@@ -241,6 +241,21 @@ def test_screen_writes_the_contract_csv_identical_to_the_engine_and_run_to_run(
     assert listed.stdout.splitlines()[1].startswith("1,screening,")
 
 
+def test_screen_on_a_dask_cluster_writes_the_same_csv(runner, tmp_path):
+    distributed = pytest.importorskip("distributed", reason="'distributed' is a dependency")
+
+    local, remote = tmp_path / "local.csv", tmp_path / "remote.csv"
+    args = ["screen", str(IRIDIUM33_DEBRIS), "--days", "1", "--threshold-km", "50", "--no-record"]
+    assert runner.invoke(app, [*args, "-o", str(local)]).exit_code == 0
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None, silence_logs=40) as cluster:
+        result = runner.invoke(app, [*args, "-o", str(remote), "--scheduler",
+                                     cluster.scheduler_address])
+    assert result.exit_code == 0, result.output
+    assert remote.read_text() == local.read_text()
+    assert len(local.read_text().splitlines()) > 10
+
+
 def test_screen_with_a_primary_not_in_the_catalog_exits_1(runner, tmp_path):
     result = runner.invoke(app, ["screen", str(IRIDIUM33_DEBRIS), "--primary", "25544",
                                  "-o", str(tmp_path / "x.csv")])

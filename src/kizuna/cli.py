@@ -13,6 +13,7 @@ import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from contextlib import contextmanager
 from typing import Annotated
 
 import typer
@@ -367,6 +368,9 @@ def screen(
         help="Comma-separated NORAD ids of protected assets to screen against everything "
         "else; default all-vs-all.")] = None,
     workers: Annotated[int | None, typer.Option(min=1, help="Cores; default all.")] = None,
+    scheduler: Annotated[str | None, typer.Option(
+        help="Dask scheduler address (tcp://host:8786): run the window's chunks on that "
+        "cluster instead of this machine; same CSV.")] = None,
     top: Annotated[int, typer.Option(help="Closest approaches to list in the summary.")] = 10,
     record: Annotated[bool, typer.Option(help="Record the run and its events in the store "
                                          "(--db or the default store).")] = True,
@@ -396,10 +400,12 @@ def screen(
               + f", {days:g} days, {threshold_km:g} km ...")
     started_at = datetime.now(UTC)
     try:
-        result = run_screen(
-            snapshot, start=_parse_time(start), duration_s=days * 86400.0,
-            threshold_km=threshold_km, primaries=primaries, workers=workers,
-        )
+        with _progress_bar("screening" + (f" on {scheduler}" if scheduler else "")) as tick:
+            result = run_screen(
+                snapshot, start=_parse_time(start), duration_s=days * 86400.0,
+                threshold_km=threshold_km, primaries=primaries, workers=workers,
+                scheduler=scheduler, progress=tick,
+            )
     except KizunaError as exc:
         _fail(str(exc))
     result.to_csv(output)
@@ -420,6 +426,18 @@ def screen(
                                       started_at=started_at)
             url = store.url
         err.print(f"recorded as run {run_id} in {url} (kizuna conjunctions --run {run_id})")
+
+
+@contextmanager
+def _progress_bar(label: str):
+    """The CLI's progress bar on stderr; yields ``tick(done, total)``."""
+    with _progress() as bar:
+        task = bar.add_task(label, total=None)
+
+        def tick(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        yield tick
 
 
 @app.command()

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import numba
@@ -35,6 +36,7 @@ DEFAULT_DURATION_S = 7 * 86400.0
 DEFAULT_THRESHOLD_KM = 5.0
 _N_BLOCKS = 64
 _V_SMALL_KM_S = 7.95
+_CAP0 = 8192
 
 
 def default_workers() -> int:
@@ -58,6 +60,8 @@ def screen(
     primaries: Iterable[int] | None = None,
     workers: int | None = None,
     config: ScreeningConfig | None = None,
+    scheduler: object | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> ScreeningResult:
     """Conjunction screening of a catalog snapshot (all-vs-all, or primaries-vs-all).
 
@@ -77,6 +81,13 @@ def screen(
         CPU cores to use (SGP4 processes and numba threads); default all available.
     config : ScreeningConfig, optional
         Engine tuning; the defaults are the measured choices.
+    scheduler : str or distributed.Client, optional
+        Run the chunks of the window on a Dask distributed cluster (scheduler
+        address, or a connected client) instead of this machine's cores; the
+        events are identical. Needs the ``distributed`` package.
+    progress : callable, optional
+        Called as ``progress(done, total)`` after each chunk of the window
+        (``total`` is the number of chunks plus one for the narrow phase).
 
     Returns
     -------
@@ -89,15 +100,126 @@ def screen(
     cfg = config or ScreeningConfig()
     timings: dict[str, float] = {}
     t_all = time.perf_counter()
+    workers = default_workers() if workers is None else int(workers)
+    if workers < 1:
+        raise ScreeningInputError(f"workers must be >= 1, got {workers}")
+    t0 = time.perf_counter()
+    plan, err0, n_prefiltered = _plan(snapshot, start, duration_s, threshold_km, primaries, cfg)
+    timings["prefilter"] = time.perf_counter() - t0
+    timings.update(setup=0.0, knots=0.0, broad=0.0, interp=0.0)
+
+    if scheduler is not None:
+        from kizuna.screening.distributed import run_on_cluster
+
+        t0 = time.perf_counter()
+        out = run_on_cluster(snapshot, plan, scheduler, progress=progress)
+        timings["cluster"] = time.perf_counter() - t0
+    else:
+        out = _run_local(plan, workers, timings, progress)
+
+    # 5. events
+    t0 = time.perf_counter()
+    ev = _events(plan, snapshot.norad_id, out)
+    timings["output"] = time.perf_counter() - t0
+    timings["total"] = time.perf_counter() - t_all
+
+    norad = snapshot.norad_id
+    failed_int = np.flatnonzero(np.isfinite(out.failed_at_s))
+    failed_ids = np.union1d(norad[err0 != 0], norad[plan.obj[failed_int]])
+    summary = ScreeningSummary(
+        n_objects=len(snapshot),
+        n_screened=plan.n,
+        n_prefiltered=n_prefiltered,
+        n_failed=len(failed_ids),
+        failed_norad_ids=tuple(int(x) for x in failed_ids),
+        n_candidates_broad=int(out.n_broad),
+        n_candidates_narrow=len(out.ci),
+        n_sgp4_knots=int(out.n_knot_props),
+        n_sgp4_refine=int(out.n_refine_props),
+        n_refine_failed=int((out.status == 2).sum()),
+        max_interp_pad_km=out.max_pad_km,
+        timings_s=timings,
+        shared_element_sets=shared_element_sets(plan.satrecs_all, norad),
+    )
+    return ScreeningResult(events=ev, start=plan.start, duration_s=plan.W,
+                           threshold_km=plan.thr, summary=summary)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Plan:
+    """Everything a chunk of the window needs; the same on every machine for the same inputs.
+
+    Objects are in the engine's internal order (sorted by knot multiple, then
+    catalog order); ``obj`` maps an internal index to the snapshot index.
+    """
+
+    start: datetime
+    jd0: float
+    fr0: float
+    W: float
+    thr: float
+    T: float
+    chunk_s: float
+    target_km: float
+    protected: bool
+    obj: np.ndarray
+    mult: np.ndarray
+    is_prim: np.ndarray
+    prim_idx: np.ndarray
+    cfg: ScreeningConfig
+    satrecs: list = field(repr=False)
+    satrecs_all: list = field(repr=False)
+
+    @property
+    def n(self) -> int:
+        return len(self.obj)
+
+    def chunks(self) -> list[tuple[float, float]]:
+        """``(c0, c1)`` seconds from the window start; the window is streamed in these."""
+        out = []
+        c0 = 0.0
+        while c0 < self.W - 1e-9 and self.n > 1:
+            c1 = min(c0 + self.chunk_s, self.W)
+            out.append((c0, c1))
+            c0 = c1
+        return out
+
+    def knot_propagator(self, workers: int, satrecs=None) -> KnotPropagator:
+        cfg = self.cfg
+        return KnotPropagator(satrecs if satrecs is not None else self.satrecs, self.mult,
+                              sample_step_s=self.T, chunk_s=self.chunk_s, jd0=self.jd0,
+                              fr0=self.fr0, workers=workers, stride=cfg.error_check_stride,
+                              safety=cfg.error_safety, floor_km=cfg.error_floor_km,
+                              max_pad_km=max(cfg.max_interp_error_km, 4.0 * self.target_km))
+
+
+@dataclass
+class Refined:
+    """Candidates of the whole window after the SGP4 narrow phase, sorted by (i, j, ta)."""
+
+    ci: np.ndarray
+    cj: np.ndarray
+    status: np.ndarray
+    t_tca: np.ndarray
+    ri: np.ndarray
+    vi: np.ndarray
+    rj: np.ndarray
+    vj: np.ndarray
+    failed_at_s: np.ndarray
+    n_broad: int
+    n_knot_props: int
+    n_refine_props: int
+    max_pad_km: float
+
+
+def _plan(snapshot, start, duration_s, threshold_km, primaries, cfg):
+    """Check the arguments, prefilter, choose knot steps: ``(plan, err0, n_prefiltered)``."""
     if len(snapshot) == 0:
         raise ScreeningInputError("the catalog snapshot is empty: nothing to screen")
     if not (threshold_km > 0 and np.isfinite(threshold_km)):
         raise ScreeningInputError(f"threshold_km must be a positive number, got {threshold_km!r}")
     if not (duration_s > 0 and np.isfinite(duration_s)):
         raise ScreeningInputError(f"duration_s must be a positive number, got {duration_s!r}")
-    workers = default_workers() if workers is None else int(workers)
-    if workers < 1:
-        raise ScreeningInputError(f"workers must be >= 1, got {workers}")
     start = newest_epoch(snapshot) if start is None else as_utc(start)
     jd0, fr0 = jd_fr_from_datetime(start)
     W = float(duration_s)
@@ -105,7 +227,6 @@ def screen(
 
     norad = snapshot.norad_id
     satrecs_all = snapshot.satrecs()
-    n_all = len(satrecs_all)
     protected = primaries is not None
     T = float(cfg.protected_sample_step_s if protected else cfg.sample_step_s)
     if protected:
@@ -121,16 +242,13 @@ def screen(
         is_prim_all = np.isin(norad, wanted)
 
     # 1. prefilter: radial shells (and objects that fail at the start)
-    t0 = time.perf_counter()
     rmin, rmax, err0 = radial_shells(satrecs_all, jd0, fr0, W, margin_km=cfg.shell_margin_km)
     keep = err0 == 0
     if protected:
         keep &= near_any_shell(rmin, rmax, np.flatnonzero(is_prim_all & keep), thr)
     n_prefiltered = int((err0 == 0).sum() - keep.sum())
-    timings["prefilter"] = time.perf_counter() - t0
 
-    # 2. knots: internal order sorted by knot multiple, then catalog order
-    t0 = time.perf_counter()
+    # 2. knot steps: internal order sorted by knot multiple, then catalog order
     sel = np.flatnonzero(keep)
     no = np.array([satrecs_all[k].no_kozai for k in sel], dtype=np.float64)
     ec = np.array([satrecs_all[k].ecco for k in sel], dtype=np.float64)
@@ -138,139 +256,147 @@ def screen(
     mult = knot_multiples(no, ec, sample_step_s=T, target_km=target_km,
                           max_step_s=cfg.max_knot_step_s)
     order = np.argsort(mult, kind="stable")
-    obj = sel[order]  # internal index -> snapshot index
-    mult = mult[order]
-    satrecs = [satrecs_all[k] for k in obj]
-    n = len(obj)
-    chunk_s = max(T, np.floor(cfg.chunk_s / T) * T)
-    kp = KnotPropagator(satrecs, mult, sample_step_s=T, chunk_s=chunk_s, jd0=jd0, fr0=fr0,
-                        workers=workers, stride=cfg.error_check_stride,
-                        safety=cfg.error_safety, floor_km=cfg.error_floor_km,
-                        max_pad_km=max(cfg.max_interp_error_km, 4.0 * target_km))
-    timings["setup"] = time.perf_counter() - t0
-    is_prim = is_prim_all[obj] if protected else np.zeros(n, dtype=bool)
-    prim_idx = np.flatnonzero(is_prim).astype(np.int64)
+    obj = sel[order]
+    is_prim = is_prim_all[obj] if protected else np.zeros(len(obj), dtype=bool)
+    plan = Plan(start=start, jd0=jd0, fr0=fr0, W=W, thr=thr, T=T,
+                chunk_s=max(T, np.floor(cfg.chunk_s / T) * T), target_km=target_km,
+                protected=protected, obj=obj, mult=mult[order], is_prim=is_prim,
+                prim_idx=np.flatnonzero(is_prim).astype(np.int64), cfg=cfg,
+                satrecs=[satrecs_all[k] for k in obj], satrecs_all=satrecs_all)
+    return plan, err0, n_prefiltered
 
+
+def _run_local(plan: Plan, workers: int, timings: dict[str, float], progress=None) -> Refined:
+    """Knots, broad phase and interpolated filter chunk after chunk, then the SGP4 narrow phase."""
+    t0 = time.perf_counter()
+    kp = plan.knot_propagator(workers)
+    timings["setup"] = time.perf_counter() - t0
     cand = []
     n_broad = 0
     max_pad = 0.0
-    timings.update(knots=0.0, broad=0.0, interp=0.0)
+    cap = _CAP0
     prev_threads = numba.get_num_threads()
     numba.set_num_threads(max(1, min(workers, numba.config.NUMBA_NUM_THREADS)))
-    cap = 8192
+    chunks = plan.chunks()
     try:
-        c0 = 0.0
-        while c0 < W - 1e-9 and n > 1:
-            c1 = min(c0 + chunk_s, W)
+        for k, (c0, c1) in enumerate(chunks):
+            if progress is not None:
+                progress(k, len(chunks) + 1)
             t0 = time.perf_counter()
             ck = kp.chunk(c0, c1)
             timings["knots"] += time.perf_counter() - t0
-            t0 = time.perf_counter()
-            L = c1 - c0
-            n_cells = int(np.ceil(L / T - 1e-9))
-            good = np.isfinite(ck.valid_end)
-            max_pad = max(max_pad, float(ck.pad_km[good].max(initial=0.0)))
-            pad_q = float(np.quantile(ck.pad_km[good], 0.99)) if good.any() else 0.0
-            K = broadphase.cubic_coefficients(ck.r_km, ck.v_km_s, ck.h, ck.off, ck.nk)
-            hw = 0.5 * T
-            r_small = 0.5 * thr + pad_q + _V_SMALL_KM_S * hw + 0.006 * hw * hw
-            if protected:
-                bound = broadphase.reach_bounds(T, thr, ck.h, ck.nk, ck.off, K, ck.pad_km)
-                ok_b = np.isfinite(ck.valid_end) & ~is_prim
-                r_small_p = float(np.quantile(bound[ok_b], 0.99)) if ok_b.any() else r_small
-            while True:
-                if protected:
-                    out, counts = broadphase.primary_pairs_kernel(
-                        T, L, n_cells, ck.t_first, ck.h, ck.nk, ck.off, K,
-                        ck.valid_end, ck.pad_km, thr, r_small_p, bound, is_prim, prim_idx,
-                        _N_BLOCKS, cap)
-                else:
-                    out, counts = broadphase.all_pairs_kernel(
-                        T, L, n_cells, ck.t_first, ck.h, ck.nk, ck.off, K,
-                        ck.valid_end, ck.pad_km, thr, r_small, _N_BLOCKS, cap)
-                if counts.max(initial=0) <= cap:
-                    break
-                cap = int(2 ** np.ceil(np.log2(counts.max() * 1.25)))
-            trip = np.concatenate([out[b, : counts[b]] for b in range(_N_BLOCKS)])
-            n_broad += len(trip)
-            timings["broad"] += time.perf_counter() - t0
-            t0 = time.perf_counter()
-            ci = np.ascontiguousarray(trip[:, 0]).astype(np.int64)
-            cj = np.ascontiguousarray(trip[:, 1]).astype(np.int64)
-            kk = np.ascontiguousarray(trip[:, 2]).astype(np.int64)
-            dmin, tg = broadphase.interpolated_minimum(ci, cj, kk, T, L, ck.t_first, ck.h, ck.nk,
-                                                       ck.off, ck.r_km, ck.v_km_s)
-            near = dmin <= thr + ck.pad_km[ci] + ck.pad_km[cj]
-            ta = c0 + kk[near] * T
-            cand.append((ci[near], cj[near], ta, np.minimum(ta + T, W), c0 + tg[near]))
-            timings["interp"] += time.perf_counter() - t0
-            c0 = c1
+            found, nb, pad, cap = chunk_candidates(plan, ck, c0, c1, cap, timings)
+            cand.append(found)
+            n_broad += nb
+            max_pad = max(max_pad, pad)
     finally:
         numba.set_num_threads(prev_threads)
 
     # 4. narrow phase on SGP4
+    if progress is not None:
+        progress(len(chunks), len(chunks) + 1)
     t0 = time.perf_counter()
+    ci, cj, ta, tb, tg = sort_candidates(cand)
+    status, t_tca, ri, vi, rj, vj, n_ref = refine(plan.satrecs, ci, cj, ta, tb, tg, plan.jd0,
+                                                  plan.fr0, workers=workers,
+                                                  tol_s=plan.cfg.tca_tolerance_s)
+    timings["narrow"] = time.perf_counter() - t0
+    if progress is not None:
+        progress(len(chunks) + 1, len(chunks) + 1)
+    return Refined(ci=ci, cj=cj, status=status, t_tca=t_tca, ri=ri, vi=vi, rj=rj, vj=vj,
+                   failed_at_s=np.array(kp.failed_at_s), n_broad=n_broad,
+                   n_knot_props=kp.n_props, n_refine_props=n_ref, max_pad_km=max_pad)
+
+
+def sort_candidates(cand):
+    """Concatenate per-chunk candidates ``(i, j, ta, tb, tg)`` and sort them by (i, j, ta)."""
     if cand:
         ci, cj, ta, tb, tg = (np.concatenate(x) for x in zip(*cand, strict=True))
     else:
         ci = cj = np.empty(0, dtype=np.int64)
         ta = tb = tg = np.empty(0)
     o = np.lexsort((ta, cj, ci))
-    ci, cj, ta, tb, tg = ci[o], cj[o], ta[o], tb[o], tg[o]
-    status, t_tca, ri, vi, rj, vj, n_ref = refine(satrecs, ci, cj, ta, tb, tg, jd0, fr0,
-                                                  workers=workers, tol_s=cfg.tca_tolerance_s)
-    timings["narrow"] = time.perf_counter() - t0
+    return ci[o], cj[o], ta[o], tb[o], tg[o]
 
-    # 5. events
+
+def chunk_candidates(plan: Plan, ck, c0: float, c1: float, cap: int, timings: dict[str, float]):
+    """Broad phase and interpolated-minimum filter of one chunk.
+
+    Returns ``((i, j, ta, tb, tg), n_broad, max_pad_km, cap)``: internal indices
+    of candidate pairs, their cell ``[ta, tb]`` and interpolated TCA guess ``tg``
+    (seconds from the window start). Depends only on the plan and this chunk's
+    knots, so chunks can run anywhere in any order.
+    """
+    T, thr, W = plan.T, plan.thr, plan.W
     t0 = time.perf_counter()
-    found = status == 0
-    miss, speed, _ = event_geometry(ri[found], vi[found], rj[found], vj[found])
-    ok = (miss < thr) & (t_tca[found] >= 0.0) & (t_tca[found] <= W)
+    L = c1 - c0
+    n_cells = int(np.ceil(L / T - 1e-9))
+    good = np.isfinite(ck.valid_end)
+    max_pad = float(ck.pad_km[good].max(initial=0.0))
+    pad_q = float(np.quantile(ck.pad_km[good], 0.99)) if good.any() else 0.0
+    K = broadphase.cubic_coefficients(ck.r_km, ck.v_km_s, ck.h, ck.off, ck.nk)
+    hw = 0.5 * T
+    r_small = 0.5 * thr + pad_q + _V_SMALL_KM_S * hw + 0.006 * hw * hw
+    if plan.protected:
+        bound = broadphase.reach_bounds(T, thr, ck.h, ck.nk, ck.off, K, ck.pad_km)
+        ok_b = np.isfinite(ck.valid_end) & ~plan.is_prim
+        r_small_p = float(np.quantile(bound[ok_b], 0.99)) if ok_b.any() else r_small
+    while True:
+        if plan.protected:
+            out, counts = broadphase.primary_pairs_kernel(
+                T, L, n_cells, ck.t_first, ck.h, ck.nk, ck.off, K, ck.valid_end, ck.pad_km,
+                thr, r_small_p, bound, plan.is_prim, plan.prim_idx, _N_BLOCKS, cap)
+        else:
+            out, counts = broadphase.all_pairs_kernel(
+                T, L, n_cells, ck.t_first, ck.h, ck.nk, ck.off, K, ck.valid_end, ck.pad_km,
+                thr, r_small, _N_BLOCKS, cap)
+        if counts.max(initial=0) <= cap:
+            break
+        cap = int(2 ** np.ceil(np.log2(counts.max() * 1.25)))
+    trip = np.concatenate([out[b, : counts[b]] for b in range(_N_BLOCKS)])
+    timings["broad"] = timings.get("broad", 0.0) + time.perf_counter() - t0
+    t0 = time.perf_counter()
+    ci = np.ascontiguousarray(trip[:, 0]).astype(np.int64)
+    cj = np.ascontiguousarray(trip[:, 1]).astype(np.int64)
+    kk = np.ascontiguousarray(trip[:, 2]).astype(np.int64)
+    dmin, tg = broadphase.interpolated_minimum(ci, cj, kk, T, L, ck.t_first, ck.h, ck.nk,
+                                               ck.off, ck.r_km, ck.v_km_s)
+    near = dmin <= thr + ck.pad_km[ci] + ck.pad_km[cj]
+    ta = c0 + kk[near] * T
+    found = (ci[near], cj[near], ta, np.minimum(ta + T, W), c0 + tg[near])
+    timings["interp"] = timings.get("interp", 0.0) + time.perf_counter() - t0
+    return found, len(trip), max_pad, cap
+
+
+def _events(plan: Plan, norad: np.ndarray, out: Refined) -> np.ndarray:
+    """Event records from the refined candidates (primary first, sorted, deduplicated)."""
+    thr, W, obj, is_prim = plan.thr, plan.W, plan.obj, plan.is_prim
+    found = out.status == 0
+    miss, speed, _ = event_geometry(out.ri[found], out.vi[found], out.rj[found], out.vj[found])
+    ok = (miss < thr) & (out.t_tca[found] >= 0.0) & (out.t_tca[found] <= W)
     fi = np.flatnonzero(found)[ok]
-    a_int, b_int = ci[fi], cj[fi]
+    a_int, b_int = out.ci[fi], out.cj[fi]
     ida, idb = norad[obj[a_int]], norad[obj[b_int]]
-    if protected:
+    if plan.protected:
         # the protected object is the primary; two protected objects: the lower id
         a_first = np.where(is_prim[a_int] & is_prim[b_int], ida < idb, is_prim[a_int])
     else:
         a_first = ida < idb
-    p_r = np.where(a_first[:, None], ri[fi], rj[fi])
-    p_v = np.where(a_first[:, None], vi[fi], vj[fi])
-    s_r = np.where(a_first[:, None], rj[fi], ri[fi])
-    s_v = np.where(a_first[:, None], vj[fi], vi[fi])
+    p_r = np.where(a_first[:, None], out.ri[fi], out.rj[fi])
+    p_v = np.where(a_first[:, None], out.vi[fi], out.vj[fi])
+    s_r = np.where(a_first[:, None], out.rj[fi], out.ri[fi])
+    s_v = np.where(a_first[:, None], out.vj[fi], out.vi[fi])
     miss, speed, ric = event_geometry(p_r, p_v, s_r, s_v)
     ev = np.zeros(len(fi), dtype=EVENT_DTYPE)
     ev["primary_norad_id"] = np.where(a_first, ida, idb)
     ev["secondary_norad_id"] = np.where(a_first, idb, ida)
-    ev["t_s"] = t_tca[fi]
+    ev["t_s"] = out.t_tca[fi]
     ev["miss_km"] = miss
     ev["rel_speed_km_s"] = speed
     ev["radial_km"] = ric[:, 0]
     ev["in_track_km"] = ric[:, 1]
     ev["cross_track_km"] = ric[:, 2]
-    ev = _dedupe(ev)
-    timings["output"] = time.perf_counter() - t0
-    timings["total"] = time.perf_counter() - t_all
-
-    failed_int = np.flatnonzero(np.isfinite(kp.failed_at_s))
-    failed_ids = np.union1d(norad[err0 != 0], norad[obj[failed_int]])
-    summary = ScreeningSummary(
-        n_objects=n_all,
-        n_screened=n,
-        n_prefiltered=n_prefiltered,
-        n_failed=len(failed_ids),
-        failed_norad_ids=tuple(int(x) for x in failed_ids),
-        n_candidates_broad=int(n_broad),
-        n_candidates_narrow=len(ci),
-        n_sgp4_knots=int(kp.n_props),
-        n_sgp4_refine=int(n_ref),
-        n_refine_failed=int((status == 2).sum()),
-        max_interp_pad_km=max_pad,
-        timings_s=timings,
-        shared_element_sets=shared_element_sets(satrecs_all, norad),
-    )
-    return ScreeningResult(events=ev, start=start, duration_s=W, threshold_km=thr,
-                           summary=summary)
+    return _dedupe(ev)
 
 
 def shared_element_sets(satrecs, norad_id: np.ndarray) -> tuple[tuple[int, ...], ...]:
