@@ -95,3 +95,7 @@ class StoreError(KizunaError):
 
 class ConfigError(KizunaError):
     """A setting or option has a value Kizuna cannot use."""
+
+
+class CdmFormatError(InputError):
+    """A CCSDS Conjunction Data Message (KVN or XML) is malformed or lacks a mandatory keyword."""

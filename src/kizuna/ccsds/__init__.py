@@ -1,1 +1,1 @@
-"""CCSDS Navigation Data Messages: OEM (``kizuna.ccsds.oem``); CDM to come."""
+"""CCSDS Navigation Data Messages: OEM (``kizuna.ccsds.oem``) and CDM (``kizuna.ccsds.cdm``)."""
