@@ -26,7 +26,8 @@ from kizuna.store.session import (
 )
 
 TABLES = {
-    "sources", "space_objects", "element_sets", "runs", "conjunctions", "alembic_version",
+    "sources", "space_objects", "element_sets", "runs", "conjunctions", "object_covariances",
+    "alembic_version",
 }
 
 

@@ -180,3 +180,47 @@ space_objects = SpaceObjectRow.__table__
 element_sets = ElementSetRow.__table__
 runs = RunRow.__table__
 conjunctions = ConjunctionRow.__table__
+
+
+class ObjectCovarianceRow(Base):
+    """Element-set error model of one object (:class:`kizuna.collision.covariance.CovarianceModel`).
+
+    One row per object, replaced by each new fit. The position growth
+    coefficients are columns (queryable: "which objects have an in-track
+    sigma above 5 km at one day"); the velocity coefficients, the 6x6
+    correlation and the fit details are JSON in ``model_json``.
+    ``provenance`` (JSON) names the history used (digest, window, settings);
+    ``releasable_to`` is that of the least releasable element set it was
+    fitted from.
+    """
+
+    __tablename__ = "object_covariances"
+
+    norad_id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=False
+    )
+    source: Mapped[str] = mapped_column(String(16))
+    regime: Mapped[str | None] = mapped_column(String(16))
+    object_type: Mapped[str | None] = mapped_column(String(40))
+    radial_a_km: Mapped[float] = mapped_column(Double)
+    radial_b_km_day: Mapped[float] = mapped_column(Double)
+    radial_c_km_day2: Mapped[float] = mapped_column(Double)
+    in_track_a_km: Mapped[float] = mapped_column(Double)
+    in_track_b_km_day: Mapped[float] = mapped_column(Double)
+    in_track_c_km_day2: Mapped[float] = mapped_column(Double)
+    cross_track_a_km: Mapped[float] = mapped_column(Double)
+    cross_track_b_km_day: Mapped[float] = mapped_column(Double)
+    cross_track_c_km_day2: Mapped[float] = mapped_column(Double)
+    model_json: Mapped[str] = mapped_column(Text)
+    n_pairs: Mapped[int] = mapped_column(Integer)
+    n_element_sets: Mapped[int] = mapped_column(Integer)
+    age_min_days: Mapped[float] = mapped_column(Double)
+    age_max_days: Mapped[float] = mapped_column(Double)
+    epoch_start: Mapped[datetime | None] = mapped_column(DateTime)
+    epoch_end: Mapped[datetime | None] = mapped_column(DateTime)
+    fitted_at: Mapped[datetime] = mapped_column(DateTime)
+    provenance: Mapped[str] = mapped_column(Text)
+    releasable_to: Mapped[str] = mapped_column(String(400))
+
+
+object_covariances = ObjectCovarianceRow.__table__
