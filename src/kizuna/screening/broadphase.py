@@ -34,6 +34,12 @@ import numpy as np
 from numba import njit, prange
 
 @njit(cache=True, inline="always")
+def _cell_pack(cx, cy, cz):
+    """One int64 key per grid cell (21 bits per axis, offset so that either sign fits)."""
+    return ((cx + _PACK_HALF) << 42) | ((cy + _PACK_HALF) << 21) | (cz + _PACK_HALF)
+
+
+@njit(cache=True, inline="always")
 def _hash(cx, cy, cz, mask):
     return ((cx * 73856093) ^ (cy * 19349663) ^ (cz * 83492791)) & mask
 
@@ -180,6 +186,7 @@ def _passes_sorted(x0, x1, x2, w0_, w1_, w2_, dev_i, reach_i, pad_i, q, SP, SV, 
     return m0 * m0 + m1 * m1 + m2 * m2 <= lim * lim
 
 
+_PACK_HALF = 1 << 20
 _KEY_BITS = 10
 _KEY_SPAN = 1 << _KEY_BITS
 _KEY_HALF = _KEY_SPAN // 2
@@ -430,7 +437,6 @@ def primary_pairs_kernel(T, L, n_cells, t_first, h, nk, off, K, valid_end, pad, 
     M = 1024
     while M < 4 * n_p * (2 * rb_typ + 1) ** 3:
         M *= 2
-    mask = M - 1
     for b in prange(n_blocks):
         k_lo = b * n_cells // n_blocks
         k_hi = (b + 1) * n_cells // n_blocks
@@ -439,12 +445,13 @@ def primary_pairs_kernel(T, L, n_cells, t_first, h, nk, off, K, valid_end, pad, 
         dev = np.empty(n)
         reach = np.empty(n)
         pact = np.zeros(n_p, dtype=np.bool_)
-        tkey = np.empty((M, 3), dtype=np.int64)
+        tkey = np.empty(M, dtype=np.int64)
         thead = np.full(M, -1, dtype=np.int64)
         used = np.empty(M, dtype=np.int64)
         ent_p = np.empty(M, dtype=np.int64)
         ent_next = np.empty(M, dtype=np.int64)
         direct = np.empty(n_p, dtype=np.int64)
+        rbs = np.zeros(n_p, dtype=np.int64)
         for k in range(k_lo, k_hi):
             ta = k * T
             tb = min(ta + T, L)
@@ -453,6 +460,7 @@ def primary_pairs_kernel(T, L, n_cells, t_first, h, nk, off, K, valid_end, pad, 
             n_used = 0
             n_ent = 0
             n_direct = 0
+            n_keys = 0
             for a in range(n_p):
                 p = primaries[a]
                 pact[a] = valid_end[p] >= tb - 1e-6 and nk[p] >= 2
@@ -461,10 +469,25 @@ def primary_pairs_kernel(T, L, n_cells, t_first, h, nk, off, K, valid_end, pad, 
                 _state_one(p, tm, hw, t_first, h, nk, off, K, pad, thr, pos, vel, dev,
                            reach, True)
                 rb = int(math.ceil((reach[p] + r_small) / C))
+                rbs[a] = rb
                 if (2 * rb + 1) ** 3 > M // 8:
                     direct[n_direct] = p
                     n_direct += 1
+                    rbs[a] = -1
                     continue
+                n_keys += (2 * rb + 1) ** 3
+            # the table only as large as this cell needs (load <= 1/2): a few tens of
+            # KiB that stay in L2, where every object probes it (most objects of the
+            # LEO shell are in some primary's neighbourhood at this cell size)
+            m_eff = 64
+            while m_eff < 2 * n_keys and m_eff < M:
+                m_eff *= 2
+            mask_eff = m_eff - 1
+            for a in range(n_p):
+                p = primaries[a]
+                if not pact[a] or rbs[a] < 0:
+                    continue
+                rb = rbs[a]
                 cx = int(math.floor(pos[p, 0] / C))
                 cy = int(math.floor(pos[p, 1] / C))
                 cz = int(math.floor(pos[p, 2] / C))
@@ -473,14 +496,12 @@ def primary_pairs_kernel(T, L, n_cells, t_first, h, nk, off, K, valid_end, pad, 
                         for tz in range(cz - rb, cz + rb + 1):
                             if n_ent >= M // 2:
                                 continue  # table full: everything is tested directly below
-                            slot = _hash(tx, ty, tz, mask)
-                            while thead[slot] >= 0 and (tkey[slot, 0] != tx or tkey[slot, 1] != ty
-                                                        or tkey[slot, 2] != tz):
-                                slot = (slot + 1) & mask
+                            key = _cell_pack(tx, ty, tz)
+                            slot = _hash(tx, ty, tz, mask_eff)
+                            while thead[slot] >= 0 and tkey[slot] != key:
+                                slot = (slot + 1) & mask_eff
                             if thead[slot] < 0:
-                                tkey[slot, 0] = tx
-                                tkey[slot, 1] = ty
-                                tkey[slot, 2] = tz
+                                tkey[slot] = key
                                 used[n_used] = slot
                                 n_used += 1
                             ent_p[n_ent] = p
@@ -513,9 +534,10 @@ def primary_pairs_kernel(T, L, n_cells, t_first, h, nk, off, K, valid_end, pad, 
                 cx = int(math.floor(pos[i, 0] / C))
                 cy = int(math.floor(pos[i, 1] / C))
                 cz = int(math.floor(pos[i, 2] / C))
-                slot = _hash(cx, cy, cz, mask)
+                key = _cell_pack(cx, cy, cz)
+                slot = _hash(cx, cy, cz, mask_eff)
                 while thead[slot] >= 0:
-                    if tkey[slot, 0] == cx and tkey[slot, 1] == cy and tkey[slot, 2] == cz:
+                    if tkey[slot] == key:
                         if not have_state:
                             _state_one(i, tm, hw, t_first, h, nk, off, K, pad, thr,
                                        pos, vel, dev, reach, True)
@@ -526,7 +548,7 @@ def primary_pairs_kernel(T, L, n_cells, t_first, h, nk, off, K, valid_end, pad, 
                                 _emit(out, counts, b, p, i, k)
                             e = ent_next[e]
                         break
-                    slot = (slot + 1) & mask
+                    slot = (slot + 1) & mask_eff
             for a in range(n_p):
                 p = primaries[a]
                 if not pact[a]:
