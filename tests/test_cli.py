@@ -260,3 +260,22 @@ def test_screen_with_a_primary_not_in_the_catalog_exits_1(runner, tmp_path):
     result = runner.invoke(app, ["screen", str(IRIDIUM33_DEBRIS), "--primary", "25544",
                                  "-o", str(tmp_path / "x.csv")])
     assert result.exit_code == 1 and "25544" in result.output
+
+
+ISS_HISTORY = DATA / "tle-history" / "iss_25544_gp_history_2020-2024.csv.gz"
+
+
+def test_maneuvers_finds_the_published_2023_09_08_iss_reboost_and_writes_the_contract_csv(
+    runner, tmp_path
+):
+    out = tmp_path / "m.csv"
+    result = runner.invoke(app, ["maneuvers", str(ISS_HISTORY), "--norad", "25544",
+                                 "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader(out.read_text().splitlines()))
+    assert list(rows[0])[:4] == ["norad_id", "time_utc", "delta_a_km", "delta_v_m_s"]
+    assert {r["norad_id"] for r in rows} == {"25544"}
+    # published burn 2023-09-08 18:52-19:14 UTC (tests/data/tle-history reboost list)
+    assert any(r["time_utc"].startswith("2023-09-08T19") for r in rows)
+    missing = runner.invoke(app, ["maneuvers", str(ISS_HISTORY), "--norad", "1", "-o", str(out)])
+    assert missing.exit_code == 2 and "no element sets" in missing.output

@@ -478,6 +478,65 @@ def conjunctions(
     err.print(f"{len(records):,} close approaches")
 
 
+# ------------------------------------------------------------------ maneuvers
+
+
+@app.command()
+def maneuvers(
+    history: Annotated[list[Path] | None, typer.Argument(
+        help="Element-set history files (TLE/3LE, OMM KVN/XML/JSON/CSV; gzip ok); omit to "
+        "use the store (--db, needs --norad).")] = None,
+    output: Annotated[Path, typer.Option("-o", "--output", help="Output CSV.")] = Path(
+        "maneuvers.csv"),
+    norad: Annotated[int | None, typer.Option(help="Only this object.")] = None,
+    db: DbOption = None,
+    viewer: ViewerOption = None,
+) -> None:
+    """Maneuvers detected in element-set history (one CSV row per maneuver).
+
+    CSV columns: norad_id, time_utc (estimated burn time), delta_a_km, delta_v_m_s, then
+    delta_i_deg, plane_change_deg, delta_e, dv_in_plane_m_s, dv_out_of_plane_m_s,
+    time_sigma_s, score, epoch_before_utc, epoch_after_utc, regime.
+    """
+    from kizuna.detection.maneuvers import detect_maneuvers
+
+    rejected: list[Rejection] = []
+    if history:
+        from kizuna.catalog.reader import read_catalog
+
+        sets = []
+        for path in history:
+            try:
+                result = read_catalog(path)
+            except KizunaError as exc:
+                _fail(str(exc))
+            sets.extend(result.element_sets)
+            rejected.extend(result.rejected)
+        if rejected:
+            err.print(f"{len(rejected)} records rejected while reading the history:")
+            _print_rejections(rejected)
+    else:
+        if norad is None:
+            _fail("give HISTORY files, or --norad ID to read that object's history from the store")
+        from kizuna.store.repository import element_set_history
+
+        with _open(db) as store, store.begin() as session:
+            sets = element_set_history(session=session, norad_id=norad, releasable_to=viewer)
+    if not sets:
+        _fail("no element sets found: check the files, or ingest the history first")
+    try:
+        result = detect_maneuvers(sets, norad_id=norad)
+    except KizunaError as exc:
+        _fail(str(exc))
+    result.to_csv(output)
+    err.print(f"{result.n_sets_in:,} element sets of {result.n_objects:,} objects "
+              f"({result.n_duplicates} duplicates, {result.n_invalid} invalid, "
+              f"{result.n_gaps} gaps > 10 d) -> {len(result)} maneuvers -> {output}")
+    if result.skipped:
+        err.print(f"  {len(result.skipped):,} objects skipped (too few element sets)")
+    raise typer.Exit(1 if rejected else 0)
+
+
 # ------------------------------------------------------------------ db
 
 

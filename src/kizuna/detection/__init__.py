@@ -1,0 +1,23 @@
+"""Detection over element-set histories and catalog snapshots.
+
+``maneuvers`` finds burns in an object's element-set history (see
+docs/design/maneuvers.md).
+"""
+
+from kizuna.detection.maneuvers import (
+    MANEUVER_CSV_COLUMNS,
+    ElementHistory,
+    ManeuverError,
+    ManeuverResult,
+    ManeuverSettings,
+    detect_maneuvers,
+)
+
+__all__ = [
+    "MANEUVER_CSV_COLUMNS",
+    "ElementHistory",
+    "ManeuverError",
+    "ManeuverResult",
+    "ManeuverSettings",
+    "detect_maneuvers",
+]

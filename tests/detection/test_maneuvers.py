@@ -1,0 +1,286 @@
+"""Maneuver detection: ISS 2020-2024 against the published reboosts, synthetic GEO
+station keeping, and bad or sparse histories.
+
+The ISS numbers asserted here are the ones recorded in docs/design/maneuvers.md
+(command: ``.venv/bin/python bench/bench_maneuvers.py --validate-only``).
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import random
+from dataclasses import replace
+from datetime import datetime, timedelta
+
+import numpy as np
+import pytest
+
+from kizuna.catalog.elements import ElementSet
+from kizuna.catalog.reader import read_catalog
+from kizuna.catalog.tle import parse_tle
+from kizuna.detection.maneuvers import (
+    MANEUVER_CSV_COLUMNS,
+    ElementHistory,
+    ManeuverError,
+    ManeuverSettings,
+    detect_maneuvers,
+)
+
+J2000 = datetime(2000, 1, 1, 12)
+
+
+@pytest.fixture(scope="module")
+def iss_sets(data_dir):
+    return read_catalog(data_dir / "tle-history" / "iss_25544_gp_history_2020-2024.csv.gz").element_sets
+
+
+@pytest.fixture(scope="module")
+def iss_result(iss_sets):
+    return detect_maneuvers(iss_sets)
+
+
+def _published(data_dir):
+    rows = []
+    with open(data_dir / "tle-history" / "iss_reboosts_published_2020-2025.csv") as f:
+        for r in csv.DictReader(f):
+            s = r["burn_start_utc"]
+            when = datetime.fromisoformat(s if "T" in s else s + "T12:00")
+            if when.year <= 2024:
+                rows.append((when, r))
+    return rows
+
+
+def _days(dt: datetime) -> float:
+    return (dt - J2000).total_seconds() / 86400.0
+
+
+def _burn_days(result) -> np.ndarray:
+    return (result.burn_jd - 2451545.0) + result.burn_fr
+
+
+def test_iss_every_published_reboost_detected_within_one_day(iss_result, data_dir):
+    rows = _published(data_dir)
+    assert len(rows) == 19  # 15 "actual" + 4 "planned" in 2020-2024
+    tb = _burn_days(iss_result)
+    for when, row in rows:
+        gap = np.min(np.abs(tb - _days(when)))
+        assert gap <= 1.0, f"published {row['status']} burn {when} not detected (nearest {gap:.2f} d)"
+    actual = [w for w, r in rows if r["status"].startswith("actual")]
+    assert len(actual) == 15
+
+
+def test_iss_burn_time_and_delta_v_against_published(iss_result, data_dir):
+    tb = _burn_days(iss_result)
+    errors_h = []
+    for when, row in _published(data_dir):
+        if "T" not in row["burn_start_utc"]:
+            continue  # date only
+        mid = when + timedelta(seconds=float(row["burn_duration_s"] or 0) / 2)
+        k = int(np.argmin(np.abs(tb - _days(mid))))
+        errors_h.append(abs(tb[k] - _days(mid)) * 24)
+        if row["delta_v_mps"] and row["burn_start_utc"][:10] not in ("2022-03-11", "2022-09-15",
+                                                                      "2023-11-09", "2023-03-14"):
+            # Published dv vs n*da/2; the excluded rows: announced values that the
+            # TLEs contradict (README check) or a second burn merged in (2023-11-09).
+            assert iss_result.delta_v_m_s[k] == pytest.approx(float(row["delta_v_mps"]), rel=0.1)
+        if row["mean_altitude_change_km"] and row["burn_start_utc"][:10] not in (
+                "2022-08-10", "2022-09-15", "2023-11-09"):
+            assert iss_result.delta_a_km[k] == pytest.approx(
+                float(row["mean_altitude_change_km"]), abs=0.3)
+    # Measured: median 0.68 h, worst 4.3 h (2021-03-12, a planned-only row).
+    assert np.median(errors_h) < 1.0
+    assert max(errors_h) < 6.0
+
+
+def test_iss_false_alarms_per_year(iss_result, data_dir):
+    """Unmatched detections, and those that do not look like a burn (|da| < 0.2 km)."""
+    refs = np.array([_days(w) for w, _ in _published(data_dir)])
+    tb = _burn_days(iss_result)
+    matched = np.min(np.abs(tb[:, None] - refs[None, :]), axis=1) <= 1.0
+    unmatched = ~matched
+    small = np.abs(iss_result.delta_a_km) < 0.2
+    years = 5.0
+    # Measured (docs/design/maneuvers.md): 85 detections, 19 matched, 66 unmatched of
+    # which 57 are clean steps >= 0.2 km (ISS burns missing from the list) and 9 small.
+    assert len(iss_result) == 85
+    assert int(matched.sum()) == 19
+    assert int((unmatched & ~small).sum()) == 57
+    assert int((unmatched & small).sum()) / years <= 2.0
+
+
+def test_iss_history_is_order_and_duplicate_insensitive(iss_sets, iss_result):
+    sets = list(iss_sets[:3000])
+    base = detect_maneuvers(sets).csv_text()
+    shuffled = sets[:]
+    random.Random(1).shuffle(shuffled)
+    assert detect_maneuvers(shuffled).csv_text() == base
+    doubled = sets + [replace(s) for s in sets[::7]]  # re-issued copies
+    res = detect_maneuvers(doubled)
+    assert res.csv_text() == base
+    assert res.n_duplicates == len(sets[::7]) + detect_maneuvers(sets).n_duplicates
+
+
+def test_csv_contract(iss_result, tmp_path):
+    out = tmp_path / "m.csv"
+    n = iss_result.to_csv(out)
+    lines = out.read_text().splitlines()
+    assert lines[0].split(",")[:4] == ["norad_id", "time_utc", "delta_a_km", "delta_v_m_s"]
+    assert tuple(lines[0].split(",")) == MANEUVER_CSV_COLUMNS
+    assert n == len(lines) - 1 == len(iss_result)
+    first = lines[1].split(",")
+    assert first[0] == "25544"
+    assert len(first[1]) == 24 and first[1].endswith("Z") and first[1][19] == "."
+
+
+# ------------------------------------------------------------------ bad input
+
+
+def _iss_like(n=10, start=2458849.5, step=0.2, **kw):
+    return [ElementSet(norad_id=kw.get("norad_id", 25544), epoch_jd=start, epoch_fr=k * step,
+                       mean_motion_rev_day=15.5, eccentricity=0.0005, inclination_deg=51.64,
+                       raan_deg=100.0, arg_perigee_deg=90.0, mean_anomaly_deg=10.0)
+            for k in range(n)]
+
+
+def test_empty_single_and_wrong_input_give_clear_errors():
+    with pytest.raises(ManeuverError, match="no element sets"):
+        detect_maneuvers([])
+    one = _iss_like(1)
+    with pytest.raises(ManeuverError, match="25544.*1 usable element set"):
+        detect_maneuvers(one, norad_id=25544)
+    with pytest.raises(ManeuverError, match="has no element sets"):
+        detect_maneuvers(one, norad_id=99999)
+    with pytest.raises(ManeuverError, match="not a file name"):
+        detect_maneuvers("history.txt")  # type: ignore[arg-type]
+    with pytest.raises(ManeuverError, match="ElementSet"):
+        detect_maneuvers([1, 2, 3])  # type: ignore[list-item]
+    with pytest.raises(ManeuverError):
+        ManeuverSettings(z_threshold=0)
+
+
+def test_sparse_objects_are_skipped_not_fatal():
+    sets = _iss_like(2, norad_id=1) + _iss_like(8, norad_id=2)
+    res = detect_maneuvers(sets)
+    assert res.skipped == {1: "2 usable element set(s) after removing duplicates and invalid "
+                               "sets; need 5"}
+    assert res.n_objects == 1 and len(res) == 0
+
+
+def test_invalid_sets_and_gaps_are_counted():
+    sets = _iss_like(12)
+    sets[3] = replace(sets[3], eccentricity=1.5)
+    sets[5] = replace(sets[5], mean_motion_rev_day=0.0)
+    sets += [replace(s, epoch_jd=s.epoch_jd + 40.0) for s in _iss_like(6)]
+    res = detect_maneuvers(sets)
+    assert res.n_invalid == 2
+    assert res.n_gaps == 1
+    assert res.n_sets_used == 16
+
+
+# ------------------------------------------------------------------ synthetic GEO
+
+# INTELSAT 901 in tests/data/catalogs/spacetrack_3le_full_2023-09-09.txt.gz.
+GEO_TLE = ("1 26824U 01024A   23247.76627722 -.00000214  00000-0  00000+0 0  9993",
+           "2 26824   0.0453 272.4504 0000661 295.3934  24.1326  1.00271292 81391")
+MU = 398600.8
+
+
+def _synthetic_geo(seed=0, days=360):
+    """Daily sets of a station-kept GEO satellite with known burns and TLE-like noise.
+
+    Truth: the real INTELSAT 901 set, mean elements moved by J2 secular rates
+    and a lunisolar inclination drift of 0.85 deg/year; east-west burns every
+    14 days (tangential, 0.15-0.3 m/s, alternating sign; the detection limit is
+    z_threshold * sqrt(2) * sigma_a * n / 2 = 20 * 0.14 km * n / 2 = 0.10 m/s, and
+    burns of 0.10-0.11 m/s were indeed missed with another draw), north-south burns
+    every 28 days (0.03-0.05 deg). Noise per set (1 sigma): a 0.1 km,
+    inclination vector 2e-4 deg, eccentricity vector 1e-5, mean longitude
+    0.002 deg; epochs jittered by +-0.2 d.
+    """
+    base = parse_tle("\n".join(GEO_TLE)).element_sets[0]
+    rng = np.random.default_rng(seed)
+    n0 = base.mean_motion_rev_day * 2 * math.pi / 86400
+    a0 = (MU / n0**2) ** (1 / 3)
+    burns = []
+    for k, day in enumerate(np.arange(7.3, days, 14.0)):
+        dv = rng.uniform(0.15, 0.3) * (1 if k % 2 else -1)
+        burns.append((day, "EW", dv))
+    for day in np.arange(14.6 + 3.1, days, 28.0):
+        burns.append((day, "NS", rng.uniform(0.03, 0.05)))
+    burns.sort()
+    # integrate truth along a fine time line in mean elements (drift-free longitude)
+    epochs = np.sort(np.arange(0.5, days, 1.0) + rng.uniform(-0.2, 0.2, int(days - 0.5) + 1)[:len(np.arange(0.5, days, 1.0))])
+    a, i_deg, ex, ey = a0, base.inclination_deg, 6.6e-5, 0.0
+    raan = base.raan_deg
+    lam = 0.0  # mean longitude (deg) relative to the start
+    t_prev = 0.0
+    sets = []
+    bi = 0
+    for te in epochs:
+        while bi < len(burns) and burns[bi][0] <= te:
+            tb, kind, x = burns[bi]
+            n = math.sqrt(MU / a**3)
+            lam += math.degrees(n) * (tb - t_prev) * 86400
+            i_deg += 0.85 / 365.25 * (tb - t_prev)
+            t_prev = tb
+            if kind == "EW":
+                v = n * a
+                a += 2 * x / 1000 / n
+                theta = rng.uniform(0, 2 * math.pi)
+                ex += 2 * x / 1000 / v * math.cos(theta)
+                ey += 2 * x / 1000 / v * math.sin(theta)
+            else:
+                i_deg -= x
+            bi += 1
+        n = math.sqrt(MU / a**3)
+        lam += math.degrees(n) * (te - t_prev) * 86400
+        i_deg += 0.85 / 365.25 * (te - t_prev)
+        t_prev = te
+        a_obs = a + rng.normal(0, 0.1)
+        n_obs = math.sqrt(MU / a_obs**3) * 86400 / (2 * math.pi)
+        e_x, e_y = ex + rng.normal(0, 1e-5), ey + rng.normal(0, 1e-5)
+        ecc = math.hypot(e_x, e_y)
+        argp = math.degrees(math.atan2(e_y, e_x)) % 360
+        inc = abs(i_deg + rng.normal(0, 2e-4))
+        lam_obs = lam + rng.normal(0, 0.002)
+        mean_anom = (lam_obs - argp - raan + base.mean_anomaly_deg) % 360
+        jd = base.epoch_jd + math.floor(base.epoch_fr + te)
+        sets.append(replace(base, epoch_jd=jd, epoch_fr=(base.epoch_fr + te) % 1.0,
+                            mean_motion_rev_day=n_obs, eccentricity=ecc, inclination_deg=inc,
+                            arg_perigee_deg=argp, mean_anomaly_deg=mean_anom, raan_deg=raan,
+                            tle_line1=None, tle_line2=None, mean_motion_dot=0.0))
+    t0 = base.epoch_jd - 2451545.0 + base.epoch_fr
+    return sets, [(t0 + d, kind, x) for d, kind, x in burns]
+
+
+def test_geo_station_keeping_synthetic():
+    sets, burns = _synthetic_geo()
+    res = detect_maneuvers(sets)
+    tb = _burn_days(res)
+    assert set(res.regime.tolist()) == {"GEO"}
+    found = 0
+    for when, kind, x in burns:
+        d = np.abs(tb - when)
+        k = int(np.argmin(d))
+        assert d[k] <= 1.0, f"{kind} burn at day {when:.1f} ({x}) missed"
+        found += 1
+        if kind == "EW":
+            assert res.dv_in_plane_m_s[k] == pytest.approx(abs(x), rel=0.2, abs=0.02)
+        else:
+            assert abs(res.delta_i_deg[k]) == pytest.approx(x, abs=0.005)
+            v = math.sqrt(MU / 42164.0) * 1000
+            assert res.dv_out_of_plane_m_s[k] == pytest.approx(v * math.radians(x), rel=0.15)
+    # no detection away from a burn
+    far = np.min(np.abs(tb[:, None] - np.array([b[0] for b in burns])[None, :]), axis=1) > 1.0
+    assert int(far.sum()) == 0
+    assert found == len(burns)
+
+
+def test_history_arrays_match_element_sets(iss_sets):
+    h = ElementHistory.from_element_sets(iss_sets[:50])
+    assert len(h) == 50
+    assert detect_maneuvers(h).csv_text() == detect_maneuvers(iss_sets[:50]).csv_text()
+    with pytest.raises(ManeuverError, match="same length"):
+        ElementHistory(h.norad_id, h.epoch_jd[:3], *(getattr(h, f) for f in list(
+            h.__dataclass_fields__)[2:]))
