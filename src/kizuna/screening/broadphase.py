@@ -432,7 +432,8 @@ def primary_pairs_kernel(T, L, n_cells, t_first, h, nk, off, K, valid_end, pad, 
     n_p = primaries.shape[0]
     out = np.empty((n_blocks, cap, 3), dtype=np.int32)
     counts = np.zeros(n_blocks, dtype=np.int64)
-    C = cell_factor * r_small
+    # cells of width 1/invC: a multiplication per axis and object-cell, not a division
+    invC = 1.0 / (cell_factor * r_small)
     rb_typ = int(math.ceil(2.0 / cell_factor)) + 1
     M = 1024
     while M < 4 * n_p * (2 * rb_typ + 1) ** 3:
@@ -468,7 +469,7 @@ def primary_pairs_kernel(T, L, n_cells, t_first, h, nk, off, K, valid_end, pad, 
                     continue
                 _state_one(p, tm, hw, t_first, h, nk, off, K, pad, thr, pos, vel, dev,
                            reach, True)
-                rb = int(math.ceil((reach[p] + r_small) / C))
+                rb = int(math.ceil((reach[p] + r_small) * invC * (1.0 + 1e-9)))
                 rbs[a] = rb
                 if (2 * rb + 1) ** 3 > M // 8:
                     direct[n_direct] = p
@@ -488,9 +489,9 @@ def primary_pairs_kernel(T, L, n_cells, t_first, h, nk, off, K, valid_end, pad, 
                 if not pact[a] or rbs[a] < 0:
                     continue
                 rb = rbs[a]
-                cx = int(math.floor(pos[p, 0] / C))
-                cy = int(math.floor(pos[p, 1] / C))
-                cz = int(math.floor(pos[p, 2] / C))
+                cx = int(math.floor(pos[p, 0] * invC))
+                cy = int(math.floor(pos[p, 1] * invC))
+                cz = int(math.floor(pos[p, 2] * invC))
                 for tx in range(cx - rb, cx + rb + 1):
                     for ty in range(cy - rb, cy + rb + 1):
                         for tz in range(cz - rb, cz + rb + 1):
@@ -531,9 +532,9 @@ def primary_pairs_kernel(T, L, n_cells, t_first, h, nk, off, K, valid_end, pad, 
                         p = direct[a]
                         if _pair_passes(p, i, pos, vel, dev, reach, pad, thr, hw):
                             _emit(out, counts, b, p, i, k)
-                cx = int(math.floor(pos[i, 0] / C))
-                cy = int(math.floor(pos[i, 1] / C))
-                cz = int(math.floor(pos[i, 2] / C))
+                cx = int(math.floor(pos[i, 0] * invC))
+                cy = int(math.floor(pos[i, 1] * invC))
+                cz = int(math.floor(pos[i, 2] * invC))
                 key = _cell_pack(cx, cy, cz)
                 slot = _hash(cx, cy, cz, mask_eff)
                 while thead[slot] >= 0:
