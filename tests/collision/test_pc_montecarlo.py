@@ -39,3 +39,19 @@ def test_mc3d_consistent_with_cara_monte_carlo(n):
                    (-t, t), n_samples=20_000, seed=1, n_grid=100)
     lo, hi = res.ci95
     assert lo <= c.expected["CARA_PcMC"] <= hi
+
+
+def test_mc3d_case12_zero_relative_velocity_entry_convention():
+    # Identical mean states and a nearly rank-one covariance: ~0.2% of the
+    # draws sit inside the 4 m sphere for the whole +/-1420 s window. CARA's
+    # MC (1e8 trials, 0.00242) and the 3D Nc count entries into the sphere;
+    # our default does too, and its interval must contain CARA's value.
+    c = alfano_case(12)
+    args = (c.r1_km, c.v1_km_s, c.cov1, c.r2_km, c.v2_km_s, c.cov2, c.hbr_km, (-1420.0, 1420.0))
+    res = pc_mc_3d(*args, n_samples=20_000, seed=1, n_grid=60)
+    lo, hi = res.ci95
+    assert lo <= c.expected["CARA_PcMC"] <= hi
+    # The minimum-over-window convention counts the always-inside draws and
+    # lands well above CARA's interval (0.0047 measured).
+    wide = pc_mc_3d(*args, n_samples=20_000, seed=1, n_grid=60, count="window_min")
+    assert wide.ci95[0] > c.expected["CARA_PcMCHi95"]

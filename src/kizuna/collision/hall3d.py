@@ -14,9 +14,11 @@ Nc << 1 and re-entries are rare.
 
 Implementation (our own, from the published formulation):
 
-* each object's TCA mean state and 6x6 covariance are carried to time ``t``
-  by two-body motion with an unscented transform (12 symmetric sigma points
-  propagated exactly with a universal-variable Kepler solver);
+* each object's TCA mean state is carried to time ``t`` by exact two-body
+  motion (universal-variable Kepler solver) and its 6x6 covariance by the
+  two-body state transition matrix about that mean (default; the same
+  covariance as CARA's linearization in equinoctial elements), or optionally
+  by a 12-point unscented transform;
 * the relative state at ``t`` is Gaussian with mean ``m2 - m1`` and
   covariance ``P1 + P2`` (objects independent);
 * conditional on ``r = R n`` the relative velocity is Gaussian, so the
@@ -26,9 +28,10 @@ Implementation (our own, from the published formulation):
   the density is not negligible) times the trapezoid rule in azimuth;
 * the time integral uses the trapezoid rule on a uniform grid.
 
-Differences from CARA's Pc3D_Hall: CARA linearizes in equinoctial elements
-about the peak-overlap point; we use a Cartesian unscented transform about
-the mean. Validation against CARA's values is in tests/collision/.
+Differences from CARA's Pc3D_Hall: CARA can re-linearize about the
+peak-overlap point for strongly nonlinear cases; we linearize about the mean
+orbit only. Validation against CARA's values is in tests/collision/ and
+docs/design/collision.md.
 """
 
 from __future__ import annotations
@@ -130,6 +133,35 @@ def _propagate_moments(x6, p6, times_s, mu):
     return mean, cov
 
 
+#: Central-difference steps of the state transition matrix, km and km/s.
+#: Truncation error ~ (h/r)^2 and round-off ~ 1e-16 r/h are both < 1e-8.
+_STM_STEP = np.array([1e-4, 1e-4, 1e-4, 1e-7, 1e-7, 1e-7])
+
+
+def _propagate_linear(x6, p6, times_s, mu):
+    """Mean (Nt, 6) and covariance (Nt, 6, 6): two-body mean, covariance by the STM.
+
+    ``P(t) = Phi(t) P0 Phi(t)^T`` with ``Phi`` the two-body state transition
+    matrix about the mean orbit (central differences of the exact Kepler
+    propagation). Linearizing in equinoctial elements about the mean, as
+    CARA's Pc3D_Hall does, gives the same ``P(t)``: element propagation is
+    ``lambda += n(a) dt`` and the chain rule through the element Jacobians
+    collapses to this ``Phi``.
+    """
+    r, v = kepler_propagate(x6[:3], x6[3:], times_s, mu)
+    mean = np.concatenate([r, v], axis=-1)
+    phi = np.empty((times_s.size, 6, 6))
+    for i in range(6):
+        d = np.zeros(6)
+        d[i] = _STM_STEP[i]
+        ra, va = kepler_propagate(x6[:3] + d[:3], x6[3:] + d[3:], times_s, mu)
+        rb, vb = kepler_propagate(x6[:3] - d[:3], x6[3:] - d[3:], times_s, mu)
+        phi[:, :3, i] = (ra - rb) / (2 * d[i])
+        phi[:, 3:, i] = (va - vb) / (2 * d[i])
+    cov = phi @ p6 @ np.swapaxes(phi, -1, -2)
+    return mean, 0.5 * (cov + np.swapaxes(cov, -1, -2))
+
+
 def _default_window(x1, p1, x2, p2, hbr_km):
     """Linear-motion encounter duration, +/- ~8.5 sigma of the crossing time."""
     dv = x2[3:] - x1[3:]
@@ -202,7 +234,8 @@ def _ncdot(mean_rel, cov_rel, hbr_km, n_mu: int, n_phi: int):
 def pc_hall3d(r1_km, v1_km_s, cov1, r2_km, v2_km_s, cov2, hbr_km,
               t_window_s: tuple[float, float] | None = None, n_times: int = 201,
               n_mu: int = 32, n_phi: int = 64, mu: float = MU_EARTH_KM3_S2,
-              chunk: int = 32, max_refine: int = 6) -> PcResult:
+              chunk: int = 32, max_refine: int = 6,
+              propagation: str = "linear") -> PcResult:
     """Hall 3D-Nc collision probability from TCA states and 6x6 covariances.
 
     Parameters
@@ -219,6 +252,12 @@ def pc_hall3d(r1_km, v1_km_s, cov1, r2_km, v2_km_s, cov2, hbr_km,
         is significant and poorly resolved are then bisected up to
         ``max_refine`` times. Integration is by the trapezoid rule.
     n_mu, n_phi : unit-sphere nodes (Gauss-Legendre in cos, uniform azimuth).
+    propagation : ``"linear"`` (default): each object's covariance is carried
+        by the two-body state transition matrix about its mean orbit, which
+        is CARA's model (equinoctial linearization, see
+        :func:`_propagate_linear`); ``"unscented"``: 12-point unscented
+        transform of the Cartesian Gaussian (keeps second-order effects of
+        the Kepler map; 2% higher than CARA on Alfano 2009 cases 11-12).
 
     Returns
     -------
@@ -231,6 +270,10 @@ def pc_hall3d(r1_km, v1_km_s, cov1, r2_km, v2_km_s, cov2, hbr_km,
             "pc_hall3d needs 6x6 position-velocity covariances; a 3x3 position "
             "covariance has no velocity uncertainty (use foster_pc instead)"
         )
+    if propagation not in ("linear", "unscented"):
+        raise CollisionInputError(
+            f"propagation must be 'linear' or 'unscented'; got {propagation!r}")
+    moments = _propagate_linear if propagation == "linear" else _propagate_moments
     c1, rem1 = remediate_covariance(c1)
     c2, rem2 = remediate_covariance(c2)
     x1 = np.concatenate([np.asarray(r1_km, float), np.asarray(v1_km_s, float)])
@@ -254,8 +297,8 @@ def pc_hall3d(r1_km, v1_km_s, cov1, r2_km, v2_km_s, cov2, hbr_km,
         out = np.empty(tt.size)
         for lo in range(0, tt.size, chunk):
             ts = tt[lo:lo + chunk]
-            m1, p1 = _propagate_moments(x1, c1, ts, mu)
-            m2, p2 = _propagate_moments(x2, c2, ts, mu)
+            m1, p1 = moments(x1, c1, ts, mu)
+            m2, p2 = moments(x2, c2, ts, mu)
             out[lo:lo + chunk] = _ncdot(m2 - m1, p1 + p2, float(hbr_km), n_mu, n_phi)
         return out
 
@@ -280,4 +323,5 @@ def pc_hall3d(r1_km, v1_km_s, cov1, r2_km, v2_km_s, cov2, hbr_km,
         t, ncdot = t[order], ncdot[order]
     nc = float(np.trapezoid(ncdot, t))
     return PcResult(pc=nc, method="hall3d", covariance_remediated=bool(rem1 or rem2),
-                    extras={"t_s": t, "ncdot_per_s": ncdot, "t_window_s": tuple(t_window_s)})
+                    extras={"t_s": t, "ncdot_per_s": ncdot, "t_window_s": tuple(t_window_s),
+                            "propagation": propagation})
