@@ -27,7 +27,7 @@ from kizuna.store.session import (
 
 TABLES = {
     "sources", "space_objects", "element_sets", "runs", "conjunctions", "object_covariances",
-    "alembic_version",
+    "events", "alembic_version",
 }
 
 

@@ -224,3 +224,40 @@ class ObjectCovarianceRow(Base):
 
 
 object_covariances = ObjectCovarianceRow.__table__
+
+
+class EventRow(Base):
+    """One detected event: a maneuver, a proximity event, a breakup ... (``kind``).
+
+    ``primary_norad_id`` is the object the event is about (the maneuvering
+    object, the protected asset, the breakup parent); ``secondary_norad_id`` the
+    other one where there is one. ``start``/``end`` (naive UTC) bound the event
+    and ``event_time`` is its moment (burn time, closest approach, breakup
+    time). The numbers an operator filters on are columns; everything that
+    produced the event (element-set ids, epochs and TLE lines, the computed
+    numbers, settings) is JSON in ``evidence``. ``run_id`` names the run that
+    found it, where there was one.
+    """
+
+    __tablename__ = "events"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(40), index=True)
+    subkind: Mapped[str | None] = mapped_column(String(40))
+    primary_norad_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    secondary_norad_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    start: Mapped[datetime] = mapped_column(DateTime, index=True)
+    end: Mapped[datetime] = mapped_column(DateTime, index=True)
+    event_time: Mapped[datetime] = mapped_column(DateTime, index=True)
+    min_range_km: Mapped[float | None] = mapped_column(Double)
+    delta_v_m_s: Mapped[float | None] = mapped_column(Double)
+    n_fragments: Mapped[int | None] = mapped_column(Integer)
+    score: Mapped[float | None] = mapped_column(Double)
+    summary: Mapped[str] = mapped_column(String(400), default="")
+    evidence: Mapped[str] = mapped_column(Text, default="{}")
+    run_id: Mapped[int | None] = mapped_column(Integer, ForeignKey("runs.id"), index=True)
+    releasable_to: Mapped[str] = mapped_column(String(400), default="ALL")
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+events = EventRow.__table__
