@@ -279,3 +279,92 @@ def test_maneuvers_finds_the_published_2023_09_08_iss_reboost_and_writes_the_con
     assert any(r["time_utc"].startswith("2023-09-08T19") for r in rows)
     missing = runner.invoke(app, ["maneuvers", str(ISS_HISTORY), "--norad", "1", "-o", str(out)])
     assert missing.exit_code == 2 and "no element sets" in missing.output
+
+
+CDM_DIR = Path(__file__).resolve().parent / "data" / "ccsds" / "cdm"
+
+
+def test_pc_of_cara_cdms_matches_published_2d_values(runner, tmp_path):
+    # CARA Pc2D_Foster of Alfano 2009 cases 5 and 6 (tests/data/pc/A09TestCases...csv).
+    files = [CDM_DIR / "cara" / f"AlfanoTestCase0{n}.cdm.gz" for n in (5, 6)]
+    result = runner.invoke(app, ["pc", *map(str, files)])
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.strip().splitlines()
+    assert lines[0] == "file,method,pc"
+    got = {row.split(",")[0]: float(row.split(",")[2]) for row in lines[1:]}
+    assert got[str(files[0])] == pytest.approx(0.044492344523551, rel=1e-3)
+    assert got[str(files[1])] == pytest.approx(0.00433545396136356, rel=1e-3)
+
+
+def test_pc_hbr_option_and_all_methods(runner):
+    path = CDM_DIR / "cara" / "OmitronTestCase_Test08_3DNc.cdm.gz"
+    one = runner.invoke(app, ["pc", str(path), "--hbr-m", "20"])
+    assert one.exit_code == 0
+    # CARA unit test: Pc2D_Foster 2.2660816e-20 with HBR 20 m.
+    assert float(one.stdout.strip().splitlines()[1].split(",")[2]) == pytest.approx(
+        2.2660816e-20, rel=1e-3)
+    methods = runner.invoke(app, ["pc", str(CDM_DIR / "cara" / "AlfanoTestCase05.cdm.gz"),
+                                  "--method", "max_alfriend"])
+    assert methods.exit_code == 0 and ",max_alfriend," in methods.stdout
+
+
+def test_pc_bad_cdm_names_file_line_keyword_and_others_still_run(runner, tmp_path):
+    good = CDM_DIR / "cara" / "AlfanoTestCase05.cdm.gz"
+    bad = CDM_DIR / "orekit" / "CDM-wrong-key-word.txt.gz"
+    result = runner.invoke(app, ["pc", str(bad), str(good)])
+    assert result.exit_code == 1
+    assert str(bad) in result.stderr and ":" in result.stderr
+    assert str(good) in result.stdout
+    only_bad = runner.invoke(app, ["pc", str(bad)])
+    assert only_bad.exit_code == 2
+    unknown = runner.invoke(app, ["pc", str(good), "--method", "nope"])
+    assert unknown.exit_code == 2 and "foster" in unknown.stderr
+
+
+def _pair_catalog(tmp_path, ids=("34779", "49330")):
+    """Compass G2 and SJ-21 from the 2022-01-25 catalog (SJ-21 docked with it)."""
+    import gzip
+
+    src = DATA / "catalogs" / "spacetrack_3le_full_2022-01-25.txt.gz"
+    with gzip.open(src, "rt") as fh:
+        lines = fh.read().splitlines()
+    keep = [x for k, line in enumerate(lines) if line.startswith(tuple(f"1 {i}" for i in ids))
+            for x in lines[k - 1:k + 2]]
+    cat = tmp_path / "pair.txt"
+    cat.write_text("\n".join(keep) + "\n")
+    return cat
+
+
+def test_proximity_flags_sj21_at_compass_g2_and_events_lists_it(runner, tmp_path):
+    cat = _pair_catalog(tmp_path)
+    out, db = tmp_path / "p.csv", f"sqlite:///{tmp_path / 's.sqlite'}"
+    res = runner.invoke(app, ["proximity", str(cat), "--protected", "34779", "--days", "1",
+                              "-o", str(out), "--record", "--db", db, "--workers", "1"])
+    assert res.exit_code == 0, res.output
+    rows = out.read_text().splitlines()
+    assert rows[0].startswith("protected_norad_id,other_norad_id,start_utc,end_utc,"
+                              "min_range_km,min_range_utc")
+    assert rows[1].startswith("34779,49330,") and len(rows) == 2
+    listed = runner.invoke(app, ["events", "--db", db, "--kind", "proximity", "--norad", "49330"])
+    assert listed.exit_code == 0 and ",proximity,proximity,34779,49330," in listed.stdout
+
+
+def test_proximity_with_an_asset_not_in_the_catalog_exits_1(runner, tmp_path):
+    cat = _pair_catalog(tmp_path)
+    res = runner.invoke(app, ["proximity", str(cat), "--protected", "1",
+                              "-o", str(tmp_path / "x.csv")])
+    assert res.exit_code == 1
+    assert "not in the catalog" in res.output
+
+
+def test_maneuvers_record_stores_events_with_evidence(runner, tmp_path):
+    db = f"sqlite:///{tmp_path / 's.sqlite'}"
+    res = runner.invoke(app, ["maneuvers", str(ISS_HISTORY), "-o", str(tmp_path / "m.csv"),
+                              "--record", "--db", db])
+    assert res.exit_code == 0, res.output
+    n_rows = len((tmp_path / "m.csv").read_text().splitlines()) - 1
+    listed = runner.invoke(app, ["events", "--db", db, "--kind", "maneuver", "--since",
+                                 "2023-09-08T00:00:00Z", "--until", "2023-09-09T00:00:00Z"])
+    assert listed.exit_code == 0
+    assert 1 <= len(listed.stdout.splitlines()) - 1 <= n_rows
+    assert ",maneuver," in listed.stdout and ",25544," in listed.stdout

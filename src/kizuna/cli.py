@@ -490,6 +490,9 @@ def maneuvers(
         "maneuvers.csv"),
     norad: Annotated[int | None, typer.Option(help="Only this object.")] = None,
     db: DbOption = None,
+    record: Annotated[bool, typer.Option(help="Store the maneuvers as events with their "
+                                         "element sets as evidence (--db or the default "
+                                         "store).")] = False,
     viewer: ViewerOption = None,
 ) -> None:
     """Maneuvers detected in element-set history (one CSV row per maneuver).
@@ -534,7 +537,149 @@ def maneuvers(
               f"{result.n_gaps} gaps > 10 d) -> {len(result)} maneuvers -> {output}")
     if result.skipped:
         err.print(f"  {len(result.skipped):,} objects skipped (too few element sets)")
+    if record:
+        from kizuna.store.events import record_maneuvers
+
+        with _open(db) as store, store.begin_write() as session:
+            ids = record_maneuvers(session=session, result=result, history=sets)
+        err.print(f"stored {len(ids)} events (kizuna events --kind maneuver)")
     raise typer.Exit(1 if rejected else 0)
+
+
+# ------------------------------------------------------------------ pc
+
+
+@app.command()
+def pc(
+    cdm: Annotated[list[Path], typer.Argument(help="CCSDS CDM file(s), KVN or XML (gzip ok).")],
+    method: Annotated[str, typer.Option(
+        help="foster, chan, alfano2005, max_alfriend, max_frisbee, hall3d, mc2d, mc3d, "
+             "or all.")] = "foster",
+    hbr_m: Annotated[float | None, typer.Option(
+        "--hbr-m", min=0.0, help="Combined hard-body radius, m; default the CDM's HBR "
+        "comment/keyword, else the HBR table.")] = None,
+) -> None:
+    """Collision probability from CDMs, computed from their states and covariances.
+
+    CSV `file,method,pc` on stdout. Exit 0 all good, 1 some files unusable
+    (the others still give rows), 2 nothing usable.
+    """
+    import gzip
+
+    from kizuna.ccsds.cdm import parse_cdm
+    from kizuna.collision.pc_cdm import pc_from_cdm
+    from kizuna.collision.registry import get_method
+
+    if method != "all":
+        try:
+            get_method(method)
+        except KizunaError as exc:
+            _fail(str(exc))
+    if hbr_m is not None and not hbr_m > 0:
+        _fail("--hbr-m must be > 0 m")
+    rows = ["file,method,pc"]
+    bad = 0
+    for path in cdm:
+        try:
+            raw = path.read_bytes()
+            text = (gzip.decompress(raw) if raw[:2] == b"\x1f\x8b" else raw).decode("utf-8")
+            message = parse_cdm(text, file=str(path))
+            results = pc_from_cdm(message, method, hbr_m=hbr_m)
+        except (OSError, UnicodeDecodeError) as exc:
+            err.print(f"[bold red]error:[/] {path}: cannot read: {exc}")
+            bad += 1
+            continue
+        except KizunaError as exc:
+            # CdmFormatError/InputError carry file:line: KEYWORD: reason.
+            err.print(f"[bold red]error:[/] {exc}")
+            bad += 1
+            continue
+        for name, res in results:
+            value = "" if res.pc != res.pc else f"{res.pc:.10e}"  # NaN -> empty cell
+            rows.append(f"{_csv_cell(str(path))},{name},{value}")
+            if res.extras and "error" in res.extras:
+                err.print(f"{path}: {name}: {res.extras['error']}")
+    typer.echo("\n".join(rows))
+    if bad:
+        raise typer.Exit(2 if bad == len(cdm) else 1)
+
+
+# ------------------------------------------------------------------ proximity
+
+
+@app.command()
+def proximity(
+    catalog: Annotated[list[Path] | None, typer.Argument(
+        help="Catalog file(s); omit to use the store (--db).")] = None,
+    protected: Annotated[str, typer.Option(
+        help="Comma-separated NORAD ids of the protected assets.")] = "",
+    output: Annotated[Path, typer.Option("-o", "--output", help="Output CSV.")] = Path(
+        "proximity.csv"),
+    db: DbOption = None,
+    start: Annotated[str | None, typer.Option(help="ISO UTC start; default newest epoch.")]
+    = None,
+    days: Annotated[float, typer.Option(min=0.0, help="Window length in days.")] = 7.0,
+    workers: Annotated[int | None, typer.Option(min=1, help="Cores; default all.")] = None,
+    record: Annotated[bool, typer.Option(help="Store the events (--db or the default "
+                                         "store).")] = False,
+    viewer: ViewerOption = None,
+) -> None:
+    """Proximity operations against protected assets (one CSV row per event).
+
+    CSV columns: protected_norad_id, other_norad_id, start_utc, end_utc, min_range_km,
+    min_range_utc, then kind, duration_h, ranges, RIC at the minimum, motion, flags and the
+    maneuver that preceded the event (none yet: no history is passed).
+    """
+    from kizuna.detection.proximity import detect_proximity
+
+    assets = _parse_ids(protected)
+    if not assets:
+        _fail("give --protected ID,... (NORAD ids of the assets to protect)")
+    if days <= 0:
+        _fail("--days must be positive")
+    snapshot = _snapshot(catalog, db, viewer)
+    missing = sorted(set(assets) - set(snapshot.norad_id.tolist()))
+    if missing:
+        _fail(f"protected assets not in the catalog: {', '.join(map(str, missing))}", 1)
+    err.print(f"proximity of {len(snapshot):,} objects to {len(assets)} assets, {days:g} days ...")
+    try:
+        report = detect_proximity(snapshot, assets, start=_parse_time(start),
+                                  duration_s=days * 86400.0, workers=workers)
+    except KizunaError as exc:
+        _fail(str(exc))
+    report.to_csv(output)
+    err.print(f"{len(report):,} proximity events -> {output}")
+    for e in report.events[:10]:
+        err.print(f"  {e.protected_norad_id} <- {e.other_norad_id} {e.kind} "
+                  f"min {e.min_range_km:.2f} km: {e.motion}", markup=False)
+    if record:
+        from kizuna.store.events import record_proximity
+
+        with _open(db) as store, store.begin_write() as session:
+            ids = record_proximity(session=session, report=report)
+        err.print(f"stored {len(ids)} events (kizuna events --kind proximity)")
+
+
+@app.command()
+def events(
+    db: DbOption = None,
+    kind: Annotated[str | None, typer.Option(help="maneuver, proximity, breakup ...")] = None,
+    norad: Annotated[int | None, typer.Option(help="Only events of this object.")] = None,
+    since: Annotated[str | None, typer.Option(help="Events ending at or after (ISO UTC).")]
+    = None,
+    until: Annotated[str | None, typer.Option(help="Events starting at or before (ISO UTC).")]
+    = None,
+    viewer: ViewerOption = None,
+) -> None:
+    """Stored events (maneuvers, proximity events, breakups) as CSV on stdout."""
+    from kizuna.store.events import events_csv, find_events
+
+    with _open(db) as store, store.begin() as session:
+        records = find_events(session=session, kind=kind, norad_id=norad,
+                              since=_parse_time(since), until=_parse_time(until),
+                              releasable_to=viewer)
+    typer.echo(events_csv(records), nl=False)
+    err.print(f"{len(records):,} events")
 
 
 # ------------------------------------------------------------------ db
