@@ -368,3 +368,17 @@ def test_maneuvers_record_stores_events_with_evidence(runner, tmp_path):
     assert listed.exit_code == 0
     assert 1 <= len(listed.stdout.splitlines()) - 1 <= n_rows
     assert ",maneuver," in listed.stdout and ",25544," in listed.stdout
+
+
+def test_breakups_writes_the_contract_csv_and_finds_the_2019_centaur_breakup(runner, tmp_path):
+    # Atlas V Centaur 2018-079B (43652) broke up on 2019-04-06, between these snapshots.
+    out = tmp_path / "breakups.csv"
+    result = runner.invoke(app, ["breakups",
+                                 str(DATA / "catalogs" / "spacetrack_3le_full_2019-03-23.txt.gz"),
+                                 str(DATA / "catalogs" / "spacetrack_3le_full_2019-12-23.txt.gz"),
+                                 "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader(out.read_text().splitlines()))
+    assert list(rows[0])[:3] == ["parent_norad_id", "time_utc", "n_fragments"]
+    assert "43652" in {r["parent_norad_id"] for r in rows}
+    assert all(r["time_utc"].endswith("Z") and len(r["time_utc"]) == 24 for r in rows)

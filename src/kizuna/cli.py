@@ -682,6 +682,42 @@ def events(
     err.print(f"{len(records):,} events")
 
 
+# ------------------------------------------------------------------ breakups
+
+
+@app.command()
+def breakups(
+    old_catalog: Annotated[Path, typer.Argument(help="Older catalog file (TLE/3LE or OMM).")],
+    new_catalog: Annotated[Path, typer.Argument(help="Newer catalog file.")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="Output CSV.")] = Path(
+        "breakups.csv"),
+    min_fragments: Annotated[int, typer.Option(min=2, help="Fewest fragments per event.")] = 3,
+) -> None:
+    """Fragmentation events between two catalog snapshots.
+
+    CSV columns: parent_norad_id, time_utc, n_fragments, then time_sigma_s, method,
+    spread_km, dv_median_m_s, dv_p90_m_s, parent_name, launch, fragment_ids.
+    """
+    from kizuna.api import load_catalog
+    from kizuna.detection.breakups import breakups_to_csv, detect_breakups
+
+    try:
+        old, rejected_old = load_catalog(old_catalog)
+        new, rejected_new = load_catalog(new_catalog)
+        events = detect_breakups(old, new, min_fragments=min_fragments)
+    except KizunaError as exc:
+        _fail(str(exc))
+    rejected = rejected_old + rejected_new
+    _print_rejections(rejected)
+    breakups_to_csv(events, output)
+    for e in events:
+        err.print(f"  {e.parent_norad_id} {e.parent_name or ''}: {e.time_utc} "
+                  f"+- {e.time_sigma_s / 86400:.1f} d, {e.n_fragments} fragments ({e.method})",
+                  markup=False)
+    err.print(f"{len(events)} breakups -> {output}")
+    raise typer.Exit(1 if rejected else 0)
+
+
 # ------------------------------------------------------------------ db
 
 
