@@ -434,6 +434,7 @@ def primary_pairs_kernel(T, L, n_cells, t_first, h, nk, off, K, valid_end, pad, 
     counts = np.zeros(n_blocks, dtype=np.int64)
     # cells of width 1/invC: a multiplication per axis and object-cell, not a division
     invC = 1.0 / (cell_factor * r_small)
+    inv_h = 1.0 / h
     rb_typ = int(math.ceil(2.0 / cell_factor)) + 1
     M = 1024
     while M < 4 * n_p * (2 * rb_typ + 1) ** 3:
@@ -521,8 +522,15 @@ def primary_pairs_kernel(T, L, n_cells, t_first, h, nk, off, K, valid_end, pad, 
                         if pact[a] and _pair_passes(p, i, pos, vel, dev, reach, pad, thr, hw):
                             _emit(out, counts, b, p, i, k)
                     continue
-                _state_one(i, tm, hw, t_first, h, nk, off, K, pad, thr, pos, vel, dev,
-                           reach, False)
+                # position only (segment by multiplication with 1/h): enough for the cell
+                s_ = int((tm - t_first[i]) * inv_h[i])
+                if s_ > nk[i] - 2:
+                    s_ = nk[i] - 2
+                sig = tm - (t_first[i] + s_ * h[i])
+                q_ = off[i] + s_
+                x0 = K[q_, 0, 0] + sig * (K[q_, 1, 0] + sig * (K[q_, 2, 0] + sig * K[q_, 3, 0]))
+                x1 = K[q_, 0, 1] + sig * (K[q_, 1, 1] + sig * (K[q_, 2, 1] + sig * K[q_, 3, 1]))
+                x2 = K[q_, 0, 2] + sig * (K[q_, 1, 2] + sig * (K[q_, 2, 2] + sig * K[q_, 3, 2]))
                 have_state = False
                 if n_direct > 0:
                     _state_one(i, tm, hw, t_first, h, nk, off, K, pad, thr, pos, vel,
@@ -532,9 +540,9 @@ def primary_pairs_kernel(T, L, n_cells, t_first, h, nk, off, K, valid_end, pad, 
                         p = direct[a]
                         if _pair_passes(p, i, pos, vel, dev, reach, pad, thr, hw):
                             _emit(out, counts, b, p, i, k)
-                cx = int(math.floor(pos[i, 0] * invC))
-                cy = int(math.floor(pos[i, 1] * invC))
-                cz = int(math.floor(pos[i, 2] * invC))
+                cx = int(math.floor(x0 * invC))
+                cy = int(math.floor(x1 * invC))
+                cz = int(math.floor(x2 * invC))
                 key = _cell_pack(cx, cy, cz)
                 slot = _hash(cx, cy, cz, mask_eff)
                 while thead[slot] >= 0:
