@@ -137,7 +137,10 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--validate-only", action="store_true")
+    ap.add_argument("--quick", action="store_true", help="one repeat")
     args = ap.parse_args()
+    if args.quick:
+        args.repeat = 1
     iss = read_catalog(ISS).element_sets
     validate(iss)
     if args.validate_only:

@@ -72,7 +72,10 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("-n", type=int, default=100_000, help="conjunctions (default 100000)")
     ap.add_argument("--ref", type=int, default=300, help="dblquad subset size (default 300)")
+    ap.add_argument("--quick", action="store_true", help="10,000 conjunctions, 50 by dblquad")
     args = ap.parse_args(argv)
+    if args.quick:
+        args.n, args.ref = 10_000, 50
     r1, v1, c1, r2, v2, c2, hbr = synthetic(args.n)
 
     foster_pc_batch(r1[:100], v1[:100], c1[:100], r2[:100], v2[:100], c2[:100], hbr[:100])
