@@ -187,6 +187,24 @@ def test_demo_ingests_the_bundled_catalog_and_reports_its_documented_size(tmp_pa
     assert 0 < screening["closest_miss_km"] < 5.0
     assert screening["run_id"] == 1
     assert min(float(r.split(",")[3]) for r in rows) == screening["closest_miss_km"]
+    # Proximity around the bundled allied assets: the modules and visiting vehicles of the
+    # ISS carry the station's own element set (docked), Himawari 8 and 9 share a GEO slot.
+    prox = report["proximity"]
+    pairs = {(e["asset"], e["other"]): e for e in prox["events"]}
+    assert (25544, 25575) in pairs and pairs[(25544, 25575)]["min_range_km"] == 0.0
+    assert (41836, 40267) in pairs and pairs[(41836, 40267)]["min_range_km"] < 150.0
+    assert len((tmp_path / "proximity.csv").read_text().splitlines()) == prox["n_events"] + 1
+
+
+def test_demo_rejects_an_asset_file_without_assets(tmp_path):
+    from kizuna.demo import load_assets
+    from kizuna.errors import ConfigError
+
+    bad = tmp_path / "assets.toml"
+    bad.write_text("[[asset]]\nname = 'no id'\n")
+    with pytest.raises(ConfigError, match="norad_id"):
+        load_assets(bad)
+    assert {a["norad_id"] for a in load_assets()} >= {25544, 41836}
 
 
 def test_propagate_csv_written_in_chunks_has_one_header(runner, tmp_path, monkeypatch):

@@ -740,13 +740,16 @@ def db_upgrade(db: DbOption = None) -> None:
 def demo(
     out: Annotated[Path, typer.Option(help="Folder for the demo store and reports.")] = Path(
         "out/demo"),
+    assets: Annotated[Path | None, typer.Option(
+        help="TOML list of protected assets ([[asset]] norad_id = ...); default the bundled "
+        "allied list.")] = None,
 ) -> None:
-    """The main job on the bundled data: ingest the catalog, summarise, propagate."""
+    """The main job on the bundled data: ingest, summarise, propagate, screen, detect."""
     from kizuna.demo import run_demo
 
     try:
         run_demo(out, console=Console(width=None if sys.stdout.isatty() else REPORT_WIDTH),
-                 progress=_progress)
+                 progress=_progress, assets_file=assets)
     except KizunaError as exc:
         _fail(str(exc))
 

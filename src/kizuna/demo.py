@@ -2,31 +2,37 @@
 
 Ingests the bundled CelesTrak active catalog and the UCS owner database into
 a fresh SQLite store, prints the catalog summary, propagates the whole
-catalog over one orbit, screens it all-vs-all for one day and writes the
-reports to the output folder.
+catalog over one orbit, screens it all-vs-all for one day, looks for
+proximity operations around the allied assets (a TOML list, default
+``data/allied_assets.toml``) and writes the reports to the output folder.
 """
 
 from __future__ import annotations
 
 import json
 import time
-from datetime import UTC, datetime
+import tomllib
 from collections.abc import Callable
+from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 
 import numpy as np
 from rich.console import Console
 from rich.progress import Progress
+from rich.table import Table
 
 from kizuna import frames
 from kizuna.ccsds.oem import write_oem
+from kizuna.errors import ConfigError
 from kizuna.ingest import ingest_files
 from kizuna.propagation.ephemeris import Ephemeris, error_summary
 from kizuna.propagation.sgp4 import SGP4_ERRORS, propagate_snapshot
 from kizuna.report import print_screening, print_summary
+from kizuna.detection.proximity import proximity_report
 from kizuna.screening import screen
 from kizuna.store import repository
+from kizuna.store.events import record_proximity
 from kizuna.store.screenings import record_screening
 from kizuna.store.session import open_store
 from kizuna.timelib import iso_utc_ms, time_grid
@@ -38,6 +44,8 @@ BUNDLED_FILES = (
 ISS_NORAD_ID = 25544
 SCREEN_DAYS = 1.0
 SCREEN_THRESHOLD_KM = 5.0
+PROXIMITY_DAYS = 1.0
+ASSETS_FILE = "allied_assets.toml"
 
 
 def bundled_path(name: str) -> Path:
@@ -45,8 +53,26 @@ def bundled_path(name: str) -> Path:
     return Path(str(resources.files("kizuna") / "data" / name))
 
 
+def load_assets(path: Path | None = None) -> list[dict[str, object]]:
+    """Protected assets from a TOML file (``[[asset]]`` tables with ``norad_id``, ``name``,
+    ``nation``); default the bundled list of allied satellites."""
+    path = path or bundled_path(ASSETS_FILE)
+    try:
+        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read the asset list: {exc}") from exc
+    assets = data.get("asset")
+    if not isinstance(assets, list) or not assets:
+        raise ConfigError(f"{path}: no [[asset]] tables; each needs norad_id = <int>")
+    for k, asset in enumerate(assets, start=1):
+        if not isinstance(asset.get("norad_id"), int):
+            raise ConfigError(f"{path}: asset {k}: norad_id must be an integer")
+    return assets
+
+
 def run_demo(
-    out: Path, *, console: Console, progress: Callable[[], Progress]
+    out: Path, *, console: Console, progress: Callable[[], Progress],
+    assets_file: Path | None = None,
 ) -> dict[str, object]:
     """Run the demo into ``out`` and return what it reported (also in ``summary.json``)."""
     out.mkdir(parents=True, exist_ok=True)
@@ -147,6 +173,33 @@ def run_demo(
         )
     console.print(f"recorded as screening run {run_id} in the demo store")
 
+    # Proximity operations around the allied assets (config file, default bundled list).
+    console.rule("[bold]Proximity operations near allied assets")
+    assets = load_assets(assets_file)
+    present = set(snapshot.norad_id.tolist())
+    protected = [int(a["norad_id"]) for a in assets if int(a["norad_id"]) in present]
+    for a in assets:
+        if int(a["norad_id"]) not in present:
+            console.print(f"  asset {a['norad_id']} {a.get('name', '')} is not in the catalog")
+    t0 = time.perf_counter()
+    prox = proximity_report(snapshot, protected, start=start, days=PROXIMITY_DAYS)
+    timings["proximity_s"] = time.perf_counter() - t0
+    prox.to_csv(out / "proximity.csv")
+    console.print(f"{len(prox.events)} proximity events around {len(protected)} assets over "
+                  f"{PROXIMITY_DAYS:g} day(s) in {timings['proximity_s']:.1f} s")
+    if prox.events:
+        table = Table(title="Proximity events", title_justify="left")
+        for col in ("asset", "other", "kind", "min range km", "motion"):
+            table.add_column(col, justify="right" if "km" in col else "left")
+        for e in sorted(prox.events, key=lambda e: (e.min_range_km, e.other_norad_id))[:15]:
+            table.add_row(f"{e.protected_norad_id} {snapshot.name(e.protected_norad_id) or ''}",
+                          f"{e.other_norad_id} {snapshot.name(e.other_norad_id) or ''}",
+                          e.kind, f"{e.min_range_km:.2f}", e.motion)
+        console.print(table)
+    with open_store(db_url) as store, store.begin_write() as session:
+        n_stored = len(record_proximity(session=session, report=prox))
+    console.print(f"stored {n_stored} events in the demo store (kizuna events --db ...)")
+
     report = {
         "catalog": summary,
         "propagation": {
@@ -165,9 +218,18 @@ def run_demo(
             "closest_miss_km": round(float(screening.events["miss_km"].min()), 6)
             if len(screening) else None,
         },
+        "proximity": {
+            "days": PROXIMITY_DAYS,
+            "assets": protected,
+            "n_events": len(prox.events),
+            "events": [{"asset": e.protected_norad_id, "other": e.other_norad_id,
+                        "kind": e.kind, "min_range_km": round(float(e.min_range_km), 3)}
+                       for e in prox.events],
+        },
         "timings_s": {k: round(v, 3) for k, v in timings.items()},
     }
     (out / "summary.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-    console.print(f"reports in {out}/: summary.json, conjunctions.csv, iss_25544.oem; "
+    console.print(f"reports in {out}/: summary.json, conjunctions.csv, proximity.csv, "
+                  "iss_25544.oem; "
                   f"store {db_path}")
     return report
