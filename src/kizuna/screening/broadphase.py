@@ -193,12 +193,12 @@ _KEY_HALF = _KEY_SPAN // 2
 
 
 @njit(cache=True, inline="always")
-def _cell_key(x, y, z, C):
+def _cell_key(x, y, z, invC):
     """Lexicographic cell index (no hashing, no collisions); cells beyond +-512 are clamped
     to the border (objects beyond ~90,000 km from Earth are still screened, only slower)."""
-    cx = min(max(int(math.floor(x / C)) + _KEY_HALF, 0), _KEY_SPAN - 1)
-    cy = min(max(int(math.floor(y / C)) + _KEY_HALF, 0), _KEY_SPAN - 1)
-    cz = min(max(int(math.floor(z / C)) + _KEY_HALF, 0), _KEY_SPAN - 1)
+    cx = min(max(int(math.floor(x * invC)) + _KEY_HALF, 0), _KEY_SPAN - 1)
+    cy = min(max(int(math.floor(y * invC)) + _KEY_HALF, 0), _KEY_SPAN - 1)
+    cz = min(max(int(math.floor(z * invC)) + _KEY_HALF, 0), _KEY_SPAN - 1)
     return (cx * _KEY_SPAN + cy) * _KEY_SPAN + cz
 
 
@@ -216,7 +216,9 @@ def all_pairs_kernel(T, L, n_cells, t_first, h, nk, off, K, valid_end, pad, thr,
     n = t_first.shape[0]
     out = np.empty((n_blocks, cap, 3), dtype=np.int32)
     counts = np.zeros(n_blocks, dtype=np.int64)
-    C = 2.0 * r_small
+    # cells a hair wider than 2*r_small (so that rounding can never split two small
+    # objects within 2*r_small by more than one cell), indexed by a multiplication per axis
+    invC = 1.0 / (2.0 * r_small * (1.0 + 1e-12))
     # forward neighbour columns (dx, dy): own (0, 0), (0, 1), (1, -1), (1, 0), (1, 1)
     n_col = 5
     col_off = np.empty(n_col, dtype=np.int64)
@@ -258,7 +260,7 @@ def all_pairs_kernel(T, L, n_cells, t_first, h, nk, off, K, valid_end, pad, thr,
                     big[nbig] = i
                     nbig += 1
                     continue
-                keyA[ns] = _cell_key(pos[i, 0], pos[i, 1], pos[i, 2], C)
+                keyA[ns] = _cell_key(pos[i, 0], pos[i, 1], pos[i, 2], invC)
                 idxA[ns] = i
                 ns += 1
             # LSD radix sort of (key, idx), 3 passes of 10 bits; stable
@@ -333,8 +335,8 @@ def all_pairs_kernel(T, L, n_cells, t_first, h, nk, off, K, valid_end, pad, thr,
                 v0 = vel[i, 0]
                 v1 = vel[i, 1]
                 v2 = vel[i, 2]
-                rb = int(math.ceil((reach[i] + r_small) / C))
-                kc = _cell_key(x0, x1, x2, C)
+                rb = int(math.ceil((reach[i] + r_small) * invC))
+                kc = _cell_key(x0, x1, x2, invC)
                 cz = kc % _KEY_SPAN
                 cy = (kc // _KEY_SPAN) % _KEY_SPAN
                 cx = kc // (_KEY_SPAN * _KEY_SPAN)
