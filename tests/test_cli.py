@@ -400,3 +400,130 @@ def test_breakups_writes_the_contract_csv_and_finds_the_2019_centaur_breakup(run
     assert list(rows[0])[:3] == ["parent_norad_id", "time_utc", "n_fragments"]
     assert "43652" in {r["parent_norad_id"] for r in rows}
     assert all(r["time_utc"].endswith("Z") and len(r["time_utc"]) == 24 for r in rows)
+
+
+def test_screen_with_pc_writes_pc_columns_and_conjunctions_gives_them_back(
+    runner, tmp_path, db_url
+):
+    from kizuna.api import load_catalog
+    from kizuna.collision.screening_pc import pc_for_events
+    from kizuna.screening import screen
+
+    out = tmp_path / "pc.csv"
+    args = ["screen", str(IRIDIUM33_DEBRIS), "--days", "1", "--threshold-km", "50"]
+    result = runner.invoke(app, [*args, "--pc", "-o", str(out), "--db", db_url])
+    assert result.exit_code == 0, result.output
+    assert "highest Pc" in result.output
+    text = out.read_text()
+    lines = text.splitlines()
+    assert lines[0].endswith(",cross_track_km,pc,pc_method")
+    # Without the two columns it is exactly the contract CSV of the same screen.
+    snapshot, _ = load_catalog(IRIDIUM33_DEBRIS)
+    engine = screen(snapshot, duration_s=86400.0, threshold_km=50.0, workers=1)
+    plain = [",".join(line.split(",")[:8]) for line in lines]
+    assert "\n".join(plain) + "\n" == engine.to_csv()
+    pc, pm, _ = pc_for_events(engine.events, snapshot, engine.start)
+    rows = list(csv.DictReader(lines))
+    assert [r["pc_method"] for r in rows] == list(pm)
+    assert [float(r["pc"]) for r in rows] == pytest.approx(list(pc), rel=1e-6)
+    stored = runner.invoke(app, ["conjunctions", "--run", "1", "--db", db_url])
+    assert stored.exit_code == 0 and stored.stdout == text
+    # A run screened without --pc still exports the plain contract CSV.
+    plain_run = runner.invoke(app, [*args, "-o", str(tmp_path / "plain.csv"), "--db", db_url])
+    assert plain_run.exit_code == 0
+    again = runner.invoke(app, ["conjunctions", "--run", "2", "--db", db_url])
+    assert again.stdout == (tmp_path / "plain.csv").read_text() == engine.to_csv()
+
+
+def test_cdm_writes_one_readable_cdm_per_selected_conjunction(runner, tmp_path, db_url):
+    from kizuna.ccsds.cdm import cdm_states_inertial, read_cdm
+    from kizuna.collision.pc_cdm import pc_from_cdm
+
+    out = tmp_path / "pc.csv"
+    args = ["screen", str(IRIDIUM33_DEBRIS), "--days", "1", "--threshold-km", "50", "--pc",
+            "-o", str(out), "--db", db_url]
+    assert runner.invoke(app, args).exit_code == 0
+    rows = list(csv.DictReader(out.read_text().splitlines()))
+    close = [r for r in rows if float(r["miss_km"]) <= 5.0]
+    likely = [r for r in rows if r["pc"] and float(r["pc"]) >= 1e-12]
+    expected = {(r["primary_norad_id"], r["secondary_norad_id"], r["tca_utc"])
+                for r in close + likely}
+    assert close and expected
+    cdm_args = ["cdm", "--run", "1", "--db", db_url, "--max-miss-km", "5", "--min-pc", "1e-12",
+                "--creation-date", "2026-11-23T00:00:00Z", "--catalog", str(IRIDIUM33_DEBRIS)]
+    first = runner.invoke(app, [*cdm_args, "-o", str(tmp_path / "a")])
+    assert first.exit_code == 0, first.output
+    files = sorted((tmp_path / "a").iterdir())
+    assert [str(f) for f in files] == sorted(first.stdout.split())
+    assert len(files) == len(expected)
+    from kizuna.timelib import parse_utc
+
+    for f in files:
+        p, s, _ = f.stem.split("_")
+        assert f.suffix == ".cdm"
+        message = read_cdm(f)
+        assert message.message_id == f.stem and message.version == "1.0"
+        # The CSV row of this pair whose millisecond TCA is within 0.5 ms of the CDM's.
+        [row] = [r for r in rows if (r["primary_norad_id"], r["secondary_norad_id"]) == (p, s)
+                 and abs((parse_utc(r["tca_utc"]) - message.tca).total_seconds()) <= 5e-4]
+        assert (p, s, row["tca_utc"]) in expected
+        r1, _, _, r2, _, _ = cdm_states_inertial(message)
+        assert abs(float(((r2 - r1) ** 2).sum()) ** 0.5 - float(row["miss_km"])) < 1e-3
+        [(_, res)] = pc_from_cdm(message)
+        if row["pc"]:
+            assert res.pc == pytest.approx(float(row["pc"]), rel=1e-5)  # CSV has 7 digits
+    # Same inputs, same bytes; XML on request.
+    second = runner.invoke(app, [*cdm_args, "-o", str(tmp_path / "b")])
+    assert second.exit_code == 0
+    assert [f.read_bytes() for f in files] == [
+        (tmp_path / "b" / f.name).read_bytes() for f in files]
+    xml = runner.invoke(app, [*cdm_args, "--format", "xml", "-o", str(tmp_path / "x")])
+    assert xml.exit_code == 0
+    assert all((tmp_path / "x" / f.name).read_text().startswith("<?xml") for f in files)
+    assert read_cdm(tmp_path / "x" / files[0].name) == read_cdm(files[0])
+
+
+def test_cdm_refuses_a_catalog_that_is_not_the_runs_and_needs_a_criterion(
+    runner, tmp_path, db_url
+):
+    args = ["screen", str(IRIDIUM33_DEBRIS), "--days", "1", "--threshold-km", "50",
+            "-o", str(tmp_path / "c.csv"), "--db", db_url]
+    assert runner.invoke(app, args).exit_code == 0
+    base = ["cdm", "--run", "1", "--db", db_url, "-o", str(tmp_path / "out")]
+    none = runner.invoke(app, base)
+    assert none.exit_code == 2 and "--min-pc" in none.output
+    # The run screened files, not the (empty) store: rebuilding from the store must refuse.
+    wrong = runner.invoke(app, [*base, "--max-miss-km", "5"])
+    assert wrong.exit_code == 2 and "digest" in wrong.output and "--catalog" in wrong.output
+    other = DATA / "catalogs" / "debris-clouds" / "gp-debris-fengyun1c.json.gz"
+    if other.exists():
+        bad = runner.invoke(app, [*base, "--max-miss-km", "5", "--catalog", str(other)])
+        assert bad.exit_code == 2 and "digest" in bad.output
+    # Without --pc at screen time, --min-pc uses the Pc computed now.
+    ok = runner.invoke(app, [*base, "--min-pc", "1e-300", "--catalog", str(IRIDIUM33_DEBRIS)])
+    assert ok.exit_code == 0, ok.output
+    assert len(ok.stdout.split()) >= 1
+    missing = runner.invoke(app, ["cdm", "--run", "7", "--db", db_url, "--max-miss-km", "5",
+                                  "-o", str(tmp_path / "out")])
+    assert missing.exit_code == 2 and "no screening run 7" in missing.output
+
+
+def test_cdm_rebuilds_the_snapshot_from_the_store_until_the_store_changes(
+    runner, tmp_path, db_url
+):
+    assert runner.invoke(app, ["ingest", str(IRIDIUM33_DEBRIS), "--db", db_url]).exit_code == 0
+    screened = runner.invoke(app, ["screen", "--db", db_url, "--days", "1", "--threshold-km",
+                                   "50", "--pc", "-o", str(tmp_path / "s.csv")])
+    assert screened.exit_code == 0, screened.output
+    rows = list(csv.DictReader((tmp_path / "s.csv").read_text().splitlines()))
+    n_close = sum(float(r["miss_km"]) <= 10.0 for r in rows)
+    args = ["cdm", "--run", "1", "--db", db_url, "--max-miss-km", "10", "-o",
+            str(tmp_path / "out")]
+    ok = runner.invoke(app, args)
+    assert ok.exit_code == 0, ok.output
+    assert len(ok.stdout.split()) == n_close > 0
+    # New element sets in the store: the snapshot is no longer the run's.
+    other = DATA / "catalogs" / "debris-clouds" / "gp-debris-cosmos2251.json.gz"
+    assert runner.invoke(app, ["ingest", str(other), "--db", db_url]).exit_code == 0
+    refused = runner.invoke(app, args)
+    assert refused.exit_code == 2 and "digest" in refused.output

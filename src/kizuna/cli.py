@@ -352,6 +352,15 @@ def _snapshot(catalog: list[Path] | None, db: str | None, viewer: str | None):  
 # ------------------------------------------------------------------ screen
 
 
+def _covariance_models(db: str | None, viewer: str | None, norad_ids):  # noqa: ANN202
+    """Fitted covariance models of these objects from the store (--db or default); {} if none."""
+    from kizuna.store.covariances import load_covariance_models
+
+    with _open(db) as store, store.begin() as session:
+        return load_covariance_models(session=session, norad_ids=[int(i) for i in norad_ids],
+                                      releasable_to=viewer)
+
+
 @app.command()
 def screen(
     catalog: Annotated[list[Path] | None, typer.Argument(
@@ -374,13 +383,19 @@ def screen(
     top: Annotated[int, typer.Option(help="Closest approaches to list in the summary.")] = 10,
     record: Annotated[bool, typer.Option(help="Record the run and its events in the store "
                                          "(--db or the default store).")] = True,
+    with_pc: Annotated[bool, typer.Option(
+        "--pc/--no-pc", help="Also compute each close approach's probability of collision "
+        "(Foster; covariance models fitted in the store (--db or default) where there are, "
+        "else defaults by regime and type; combined HBR from the CARA table) and add the "
+        "columns pc,pc_method.")] = False,
     viewer: ViewerOption = None,
 ) -> None:
     """Conjunction screening: every close approach below the threshold in the window.
 
     CSV columns: primary_norad_id, secondary_norad_id, tca_utc, miss_km,
     rel_speed_km_s, radial_km, in_track_km, cross_track_km (one row per local
-    minimum of distance; primary < secondary for all-vs-all).
+    minimum of distance; primary < secondary for all-vs-all); with --pc also
+    pc (.6e, empty where undefined) and pc_method.
     """
     from kizuna.report import print_screening
     from kizuna.screening import screen as run_screen
@@ -408,8 +423,29 @@ def screen(
             )
     except KizunaError as exc:
         _fail(str(exc))
-    result.to_csv(output)
-    print_screening(result, snapshot, err, top=top)
+    pc_values = pc_methods = None
+    pc_parameters: dict[str, object] = {}
+    if with_pc:
+        import numpy as np
+
+        from kizuna.collision.screening_csv import screening_csv_with_pc
+        from kizuna.collision.screening_pc import pc_for_events
+
+        ev = result.events
+        ids = np.unique(np.concatenate([ev["primary_norad_id"], ev["secondary_norad_id"]]))
+        models = _covariance_models(db, viewer, ids) if len(ids) else {}
+        try:
+            pc_values, pc_methods, _ = pc_for_events(ev, snapshot, result.start, models=models)
+        except KizunaError as exc:
+            _fail(str(exc))
+        pc_parameters = {"method": "foster", "hbr": "CARA table (Baars & Hall combination)",
+                         "n_objects": int(len(ids)), "n_fitted_models": len(models)}
+        err.print(f"Pc of {len(ev):,} close approaches: {len(models):,} of {len(ids):,} objects "
+                  "with a covariance fitted to their history, the others default models")
+        screening_csv_with_pc(result, pc_values, pc_methods, output)
+    else:
+        result.to_csv(output)
+    print_screening(result, snapshot, err, top=top, pc=pc_values)
     err.print(f"{len(result):,} close approaches -> {output}")
     if record:
         from kizuna.store.screenings import record_screening
@@ -420,10 +456,12 @@ def screen(
                                  .hexdigest()} for p in catalog]}
         else:
             source = {"store": True, "viewer": viewer}
+        pc_kwargs = ({"pc": pc_values, "pc_method": pc_methods, "pc_parameters": pc_parameters}
+                     if with_pc else {})
         with _open(db) as store, store.begin_write() as session:
             run_id = record_screening(session=session, result=result, snapshot=snapshot,
                                       catalog_source=source, primaries=primaries,
-                                      started_at=started_at)
+                                      started_at=started_at, **pc_kwargs)
             url = store.url
         err.print(f"recorded as run {run_id} in {url} (kizuna conjunctions --run {run_id})")
 
@@ -466,16 +504,140 @@ def conjunctions(
     start: Annotated[str | None, typer.Option(help="TCA at or after (ISO UTC).")] = None,
     end: Annotated[str | None, typer.Option(help="TCA at or before (ISO UTC).")] = None,
     max_miss_km: Annotated[float | None, typer.Option(help="Miss distance at most.")] = None,
+    min_pc: Annotated[float | None, typer.Option(
+        "--min-pc", help="Stored Pc at least (runs screened with --pc).")] = None,
 ) -> None:
-    """Stored close approaches as screening CSV on stdout."""
-    from kizuna.store.screenings import conjunctions_csv, find_conjunctions
+    """Stored close approaches as screening CSV on stdout (with pc,pc_method for --pc runs)."""
+    from kizuna.store.screenings import (
+        conjunctions_csv,
+        find_conjunctions,
+        get_run,
+        run_has_pc,
+    )
 
     with _open(db) as store, store.begin() as session:
         records = find_conjunctions(session=session, run_id=run, norad_id=norad,
                                     start=_parse_time(start), end=_parse_time(end),
-                                    max_miss_km=max_miss_km)
-    typer.echo(conjunctions_csv(records), nl=False)
+                                    max_miss_km=max_miss_km, min_pc=min_pc)
+        run_record = get_run(session=session, run_id=run) if run is not None else None
+    # One run: its own columns (even with no rows), so the export equals the run's CSV.
+    with_pc = run_has_pc(run_record) if run_record is not None else None
+    typer.echo(conjunctions_csv(records, with_pc=with_pc), nl=False)
     err.print(f"{len(records):,} close approaches")
+
+
+@app.command()
+def cdm(
+    run: Annotated[int, typer.Option(help="Screening run id (kizuna runs).")],
+    output_dir: Annotated[Path, typer.Option(
+        "-o", "--output-dir", help="Folder for the CDM files (created if needed).")],
+    db: DbOption = None,
+    min_pc: Annotated[float | None, typer.Option(
+        "--min-pc", min=0.0, max=1.0, help="Conjunctions with Pc at least this (the run's "
+        "stored Pc; computed now for runs screened without --pc).")] = None,
+    max_miss_km: Annotated[float | None, typer.Option(
+        "--max-miss-km", min=0.0, help="Conjunctions with a miss distance at most this.")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="kvn or xml.")] = "kvn",
+    catalog: Annotated[list[Path] | None, typer.Option(
+        "--catalog", help="The catalog file(s) the run screened; default: rebuild the "
+        "snapshot from the store. Must give the run's snapshot digest.")] = None,
+    creation_date: Annotated[str | None, typer.Option(
+        "--creation-date", help="CREATION_DATE of the messages (ISO UTC); default now. Fix "
+        "it to get byte-identical files.")] = None,
+) -> None:
+    """One CCSDS CDM per stored conjunction of a screening run that passes the criteria.
+
+    A conjunction is kept when its Pc >= --min-pc OR its miss <= --max-miss-km (give at
+    least one). Files are named <primary>_<secondary>_<TCA>.cdm (TCA as
+    YYYYmmddTHHMMSS.ffffffZ, the MESSAGE_ID); their paths go to stdout. States are SGP4
+    at TCA in GCRF, covariances the objects' models (fitted in the store, else
+    defaults) in RTN, Pc Foster with the CARA-table HBR (in a COMMENT HBR = line).
+    """
+    import numpy as np
+
+    from kizuna.ccsds.cdm import write_cdm
+    from kizuna.collision.cdm_out import cdm_for_event
+    from kizuna.collision.screening_pc import pc_for_events
+    from kizuna.screening.base import EVENT_DTYPE
+    from kizuna.store.repository import load_snapshot
+    from kizuna.store.screenings import SCREENING, find_conjunctions, get_run, run_has_pc
+    from kizuna.timelib import parse_utc
+
+    if min_pc is None and max_miss_km is None:
+        _fail("give --min-pc and/or --max-miss-km: which conjunctions get a CDM")
+    kind = fmt.lower()
+    if kind not in ("kvn", "xml"):
+        _fail(f"--format {fmt!r}: use kvn or xml")
+    created = _parse_time(creation_date) if creation_date else datetime.now(UTC)
+    with _open(db) as store, store.begin() as session:
+        run_record = get_run(session=session, run_id=run)
+        if run_record is None or run_record.kind != SCREENING:
+            _fail(f"no screening run {run} in {store.url} (kizuna runs lists them)")
+        records = find_conjunctions(session=session, run_id=run)
+        params = run_record.parameters
+        source = params.get("catalog", {})
+        snapshot = None
+        if not catalog:
+            snapshot = load_snapshot(session=session, releasable_to=source.get("viewer"))
+    if catalog:
+        snapshot = _snapshot(catalog, None, None)
+    want = params.get("snapshot", {}).get("digest")
+    if snapshot.digest() != want:
+        files = ", ".join(f["path"] for f in source.get("files", [])) or "the store as it was"
+        _fail(f"the catalog rebuilt {'from --catalog' if catalog else 'from the store'} is not "
+              f"the one run {run} screened (snapshot digest {snapshot.digest()[:12]}... vs "
+              f"{str(want)[:12]}...); pass the run's catalog with --catalog ({files})")
+    if not records:
+        err.print(f"run {run} has no conjunctions")
+        return
+    start = parse_utc(params["start_utc"])
+    # Event rows from the stored conjunctions; t_s from the microsecond TCA.
+    events = np.array([(r.primary_norad_id, r.secondary_norad_id,
+                        (r.tca - start).total_seconds(), r.miss_km, r.rel_speed_km_s,
+                        r.radial_km, r.in_track_km, r.cross_track_km) for r in records],
+                      dtype=EVENT_DTYPE)
+    ids = np.unique(np.concatenate([events["primary_norad_id"], events["secondary_norad_id"]]))
+    models = _covariance_models(db, source.get("viewer"), ids)
+    try:
+        pc_now, pm_now, _ = pc_for_events(events, snapshot, start, models=models)
+    except KizunaError as exc:
+        _fail(str(exc))
+    # Select on the stored Pc when the run has one (what `conjunctions` shows), else on now's.
+    stored = run_has_pc(run_record)
+    pc_sel = (np.array([np.nan if r.pc is None else r.pc for r in records]) if stored
+              else pc_now)
+    keep = np.zeros(len(records), dtype=bool)
+    if min_pc is not None:
+        keep |= np.nan_to_num(pc_sel, nan=-1.0) >= min_pc
+    if max_miss_km is not None:
+        keep |= events["miss_km"] <= max_miss_km
+    if stored:
+        moved = [k for k in np.flatnonzero(keep) if records[k].pc is not None and not np.isclose(
+            pc_now[k], records[k].pc, rtol=1e-6, atol=0.0)]
+        if moved:
+            err.print(f"{len(moved)} selected conjunctions have a Pc now that differs from the "
+                      "stored one (covariance models refitted since the run); the CDMs carry "
+                      "the Pc of the covariances they hold")
+    output_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for k in np.flatnonzero(keep):
+        try:
+            message = cdm_for_event(events[k], snapshot, start, models=models, pc=pc_now[k],
+                                    pc_method=pm_now[k], creation_date=created,
+                                    duration_s=params.get("duration_s"),
+                                    threshold_km=params.get("threshold_km"))
+            path = output_dir / f"{message.message_id}.cdm"
+            write_cdm(message, path, fmt=kind)
+        except KizunaError as exc:  # e.g. an object name the CDM cannot hold
+            err.print(f"[bold red]error:[/] {records[k].primary_norad_id} x "
+                      f"{records[k].secondary_norad_id} at {records[k].tca_utc}: {exc}")
+            continue
+        written.append(path)
+        typer.echo(str(path))
+    err.print(f"{len(written)} of {len(records):,} conjunctions of run {run} -> "
+              f"{kind.upper()} CDMs in {output_dir}")
+    if len(written) < int(keep.sum()):
+        raise typer.Exit(1)
 
 
 # ------------------------------------------------------------------ maneuvers

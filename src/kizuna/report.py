@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 from rich.console import Console
 from rich.table import Table
 
@@ -36,8 +37,13 @@ def print_summary(summary: dict[str, Any], console: Console) -> None:
         console.print(table)
 
 
-def print_screening(result: Any, snapshot: Any, console: Console, *, top: int = 10) -> None:
-    """Counts, timings and the closest approaches (with names) of a screening result."""
+def print_screening(result: Any, snapshot: Any, console: Console, *, top: int = 10,
+                    pc: Any = None) -> None:
+    """Counts, timings and the closest approaches (with names) of a screening result.
+
+    ``pc`` (one value per event, NaN where undefined) adds a Pc column and a line
+    naming the highest Pc.
+    """
     summary = result.summary
     timings = ", ".join(f"{k} {v:.1f}" for k, v in summary.timings_s.items() if k != "total")
     console.print(
@@ -52,18 +58,31 @@ def print_screening(result: Any, snapshot: Any, console: Console, *, top: int = 
     if len(result) == 0 or top <= 0:
         return
     events = result.events
-    order = sorted(range(len(events)), key=lambda k: (float(events["miss_km"][k]), k))[:top]
     tca = result.tca_utc()
+    values = None if pc is None else np.asarray(pc, dtype=np.float64)
+    if values is not None and np.any(np.isfinite(values)):
+        k = int(np.nanargmax(values))
+        p, q = int(events["primary_norad_id"][k]), int(events["secondary_norad_id"][k])
+        console.print(f"highest Pc {values[k]:.2e}: {p} {snapshot.name(p) or ''} x {q} "
+                      f"{snapshot.name(q) or ''} at {tca[k]} "
+                      f"({int(np.sum(values >= 1e-4))} with Pc >= 1e-4)", markup=False)
+    order = sorted(range(len(events)), key=lambda k: (float(events["miss_km"][k]), k))[:top]
     table = Table(title=f"Closest {len(order)} approaches", title_justify="left")
-    for col in ("TCA (UTC)", "primary", "secondary", "miss km", "rel. speed km/s",
-                "R / I / C km"):
-        table.add_column(col, justify="right" if "km" in col else "left", no_wrap=True)
+    columns = ["TCA (UTC)", "primary", "secondary", "miss km", "rel. speed km/s", "R / I / C km"]
+    if values is not None:
+        columns.append("Pc")
+    for col in columns:
+        table.add_column(col, justify="right" if "km" in col or col == "Pc" else "left",
+                         no_wrap=True)
     for k in order:
         e = events[k]
         p, q = int(e["primary_norad_id"]), int(e["secondary_norad_id"])
-        table.add_row(
+        cells = [
             str(tca[k]), f"{p} {snapshot.name(p) or ''}", f"{q} {snapshot.name(q) or ''}",
             f"{e['miss_km']:.3f}", f"{e['rel_speed_km_s']:.3f}",
             f"{e['radial_km']:.2f} / {e['in_track_km']:.2f} / {e['cross_track_km']:.2f}",
-        )
+        ]
+        if values is not None:
+            cells.append(f"{values[k]:.2e}" if np.isfinite(values[k]) else "-")  # NaN: undefined
+        table.add_row(*cells)
     console.print(table)

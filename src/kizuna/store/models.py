@@ -157,7 +157,11 @@ class ConjunctionRow(Base):
 
     ``tca_utc`` is the contract text (ISO 8601, milliseconds, ``Z``) so that an
     export from the store is byte-identical to the run's CSV; ``tca`` (naive
-    UTC, microsecond) is the query key.
+    UTC, microsecond) is the query key. ``pc`` and ``pc_method`` (migration
+    0005) are the collision probability of a run screened with Pc
+    (:func:`kizuna.collision.screening_pc.pc_for_events`); ``pc`` is NULL where
+    it is undefined (``pc_method`` says why) and both are NULL for runs
+    screened without Pc.
     """
 
     __tablename__ = "conjunctions"
@@ -173,6 +177,8 @@ class ConjunctionRow(Base):
     radial_km: Mapped[float] = mapped_column(Double)
     in_track_km: Mapped[float] = mapped_column(Double)
     cross_track_km: Mapped[float] = mapped_column(Double)
+    pc: Mapped[float | None] = mapped_column(Double)
+    pc_method: Mapped[str | None] = mapped_column(String(32))
 
 
 sources = SourceRow.__table__
