@@ -1,11 +1,17 @@
 """Proximity screening of 50 protected payloads over 7 days (issue 5 performance target).
 
-Same catalog and the same seeded 50 payloads as the protected conjunction screen of
-bench_screening.py; runs that screen (5 km) and the proximity detection in the same
-process so the two can be compared on a shared machine. Prints wall times, stage times,
-event counts and peak RSS.
+Same catalog (2023-09-09) and the same seeded 50 payloads as the protected conjunction screen
+of bench_screening.py. Runs both broad phases in one process, side by side:
 
-    .venv/bin/python bench/bench_proximity.py [--days 7] [--workers 2]
+* ``elements`` (default): mean-element + sampled-phase prefilter, screening engine only
+  against objects with a known maneuver (none here: a snapshot has no history);
+* ``screen``: the screening engine against the whole catalog at the largest range (75 km).
+
+and compares the event lists (recall of ``elements`` against ``screen``). Prints a table with
+wall time, process CPU time (this process and its worker processes), stage times, candidate
+counts and events by kind, then the comparison and peak RSS.
+
+    .venv/bin/python bench/bench_proximity.py [--days 7] [--workers 2] [--paths elements,screen]
 """
 
 from __future__ import annotations
@@ -25,30 +31,64 @@ from bench_screening import protected_ids  # noqa: E402
 from screening_subsets import FULL_2023, load_snapshot  # noqa: E402
 
 
+def _cpu_s() -> float:
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def _key(e):
+    return (e.protected_norad_id, e.other_norad_id, e.kind, round(e.start_s), round(e.end_s))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--days", type=float, default=7.0)
     ap.add_argument("--workers", type=int, default=2)
-    ap.add_argument("--skip-screen", action="store_true")
+    ap.add_argument("--paths", default="elements,screen",
+                    help="broad phases to run, comma-separated (elements, screen)")
+    ap.add_argument("--quick", action="store_true", help="1 day")
     args = ap.parse_args()
-    from kizuna.detection.proximity import detect_proximity
-    from kizuna.screening import screen
+    if args.quick:
+        args.days = 1.0
+    from kizuna.detection.proximity import ProximitySettings, detect_proximity
 
     snap = load_snapshot(FULL_2023)
     ids = protected_ids(snap)
     W = args.days * 86400.0
-    if not args.skip_screen:
-        t = time.perf_counter()
-        res = screen(snap, duration_s=W, threshold_km=5.0, primaries=ids, workers=args.workers)
-        print(f"protected screen 5 km: {time.perf_counter() - t:.1f} s, {len(res)} events")
-    t = time.perf_counter()
-    rep = detect_proximity(snap, ids, duration_s=W, workers=args.workers)
-    wall = time.perf_counter() - t
-    kinds = Counter(e.kind for e in rep.events)
-    print(f"proximity, {len(ids)} assets, {args.days:g} days: {wall:.1f} s, "
-          f"{len(rep)} events {dict(kinds)}, {rep.n_candidate_pairs} candidate pairs, "
-          f"{rep.n_screening_events} screening minima")
-    print("stages s:", {k: round(v, 2) for k, v in rep.timings_s.items()})
+    print(f"catalog {FULL_2023.name}: {len(snap):,} objects, {len(ids)} protected payloads, "
+          f"{args.days:g} days, workers={args.workers}")
+    reps, rows = {}, []
+    for path in [p.strip() for p in args.paths.split(",") if p.strip()]:
+        c0, t0 = _cpu_s(), time.perf_counter()
+        rep = detect_proximity(snap, ids, duration_s=W, workers=args.workers,
+                               settings=ProximitySettings(broad_phase=path))
+        wall, cpu = time.perf_counter() - t0, _cpu_s() - c0
+        reps[path] = rep
+        st = rep.timings_s
+        kinds = Counter(e.kind for e in rep.events)
+        rows.append((path, f"{wall:.1f}", f"{cpu:.1f}", f"{st.get('screen', 0):.1f}",
+                     f"{st.get('candidates', 0):.1f}", f"{st.get('histories', 0):.1f}",
+                     f"{rep.n_screening_events:,}", f"{rep.n_stay_candidates:,}",
+                     f"{rep.n_candidate_pairs:,}", str(len(rep)),
+                     " ".join(f"{k}={v}" for k, v in sorted(kinds.items()))))
+    head = ("broad phase", "wall s", "CPU s", "screen s", "candidates s", "histories s",
+            "screening minima", "stay candidates", "pairs with histories", "events", "by kind")
+    print("| " + " | ".join(head) + " |")
+    print("|" + "---|" * len(head))
+    for r in rows:
+        print("| " + " | ".join(r) + " |")
+    if {"elements", "screen"} <= set(reps):
+        new = {_key(e): e for e in reps["elements"].events}
+        ref = {_key(e): e for e in reps["screen"].events}
+        missing = sorted(set(ref) - set(new))
+        extra = sorted(set(new) - set(ref))
+        both = [k for k in ref if k in new]
+        d_km = [new[k].min_range_km - ref[k].min_range_km for k in both]
+        print(f"recall: {len(both)}/{len(ref)} screen-path events also from the elements path; "
+              f"missing {missing}; extra {extra}")
+        if d_km:
+            print(f"min range elements - screen: {min(d_km):+.4f} .. {max(d_km):+.4f} km")
     print(f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
 
 

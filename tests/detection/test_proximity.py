@@ -138,14 +138,15 @@ def test_leader_follower_in_track(iss_pair) -> None:
     assert limits_class(iss_pair.mean_motion_rev_day, iss_pair.eccentricity) == "LEO"
 
 
-def _maneuvers(norad_id: int, burn_jd: float, burn_fr: float) -> ManeuverResult:
-    one = np.array([1.0])
+def _maneuvers(norad_id, burn_jd, burn_fr) -> ManeuverResult:
+    ids, jd, fr = (np.atleast_1d(np.asarray(x)) for x in (norad_id, burn_jd, burn_fr))
+    one = np.ones(len(ids))
     return ManeuverResult(
-        norad_id=np.array([norad_id]), burn_jd=np.array([burn_jd]), burn_fr=np.array([burn_fr]),
-        time_sigma_s=one, delta_a_km=one, delta_v_m_s=np.array([0.5]),
+        norad_id=ids, burn_jd=jd, burn_fr=fr,
+        time_sigma_s=one, delta_a_km=one, delta_v_m_s=0.5 * one,
         dv_in_plane_m_s=one, dv_out_of_plane_m_s=one, delta_i_deg=one, plane_change_deg=one,
-        delta_e=one, score=one, before_jd=np.array([burn_jd]), before_fr=np.array([burn_fr]),
-        after_jd=np.array([burn_jd]), after_fr=np.array([burn_fr]), regime=np.array(["LEO"]))
+        delta_e=one, score=one, before_jd=jd, before_fr=fr,
+        after_jd=jd, after_fr=fr, regime=np.array(["LEO"] * len(ids)))
 
 
 def test_a_maneuver_before_the_approach_is_reported(iss_pair) -> None:
@@ -200,3 +201,48 @@ def test_allied_assets_are_in_the_bundled_catalog() -> None:
     assert len(assets) >= 10
     for a in assets:
         assert names.get(a["norad_id"]) == a["name"], a
+
+
+def _keys(rep):
+    return sorted((e.protected_norad_id, e.other_norad_id, e.kind, round(e.start_s),
+                   round(e.end_s)) for e in rep.events)
+
+
+def test_element_broad_phase_keeps_every_screen_event(geo_2022: CatalogSnapshot) -> None:
+    # Reference: the screening engine over the whole subset (broad_phase="screen").
+    # Assets: Compass G2 (SJ-21 docked) and every 15th near-synchronous object.
+    from kizuna.detection.proximity import ProximitySettings
+
+    # Fly-bys count only after a maneuver: every even-numbered object maneuvered 2 days
+    # before the window, so the elements path must screen exactly those.
+    ids = sorted({COMPASS_G2, SJ21} | set(int(x) for x in geo_2022.norad_id[::15]))
+    from kizuna.screening.engine import newest_epoch
+
+    jd0, fr0 = jd_fr_from_datetime(newest_epoch(geo_2022))
+    burned = geo_2022.norad_id[geo_2022.norad_id % 2 == 0]
+    man = _maneuvers(burned, np.full(len(burned), jd0), np.full(len(burned), fr0 - 2.0))
+    new = detect_proximity(geo_2022, ids, duration_s=DAY, workers=1, maneuvers=man)
+    ref = detect_proximity(geo_2022, ids, duration_s=DAY, workers=1, maneuvers=man,
+                           settings=ProximitySettings(broad_phase="screen"))
+    assert new.broad_phase == "elements" and ref.broad_phase == "screen"
+    assert new.n_stay_candidates > 0
+    assert new.n_screened_objects == len(set(ids) | set(burned.tolist()))
+    assert len(ref.events) >= 5  # the comparison has something to compare
+    assert any(e.kind == "approach_after_maneuver" for e in ref.events)
+    assert _keys(new) == _keys(ref)
+    old = {(e.protected_norad_id, e.other_norad_id, e.kind, round(e.start_s)): e
+           for e in ref.events}
+    for e in new.events:
+        o = old[(e.protected_norad_id, e.other_norad_id, e.kind, round(e.start_s))]
+        # without screening minima the minimum is refined by SGP4 around the grid one
+        assert e.min_range_km <= o.min_range_km + 0.01
+        assert e.min_range_km >= o.min_range_km - 0.5
+    assert {(COMPASS_G2, SJ21), (SJ21, COMPASS_G2)} <= {(e.protected_norad_id, e.other_norad_id)
+                                                      for e in new.events}
+
+
+def test_broad_phase_setting_is_checked() -> None:
+    from kizuna.detection.proximity import ProximitySettings
+
+    with pytest.raises(ProximityError, match="broad_phase"):
+        ProximitySettings(broad_phase="fast")

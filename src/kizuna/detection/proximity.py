@@ -25,25 +25,36 @@ Every event carries the pair, start and end, the minimum range and its time,
 a range-history summary, the relative motion in the asset's RIC frame in
 words, and the maneuver of the other object that preceded it, if any.
 
-How the candidates are found (nothing here misses a pair that the contract
-covers):
+How the candidates are found (``ProximitySettings.broad_phase``):
 
-1. **Broad phase: the screening engine** (:func:`kizuna.screening.screen`)
-   with the assets as primaries and the largest range as threshold. It
-   reports every local minimum of the distance below the threshold inside the
-   window. A pair that is within range at some time either has such a
-   minimum, or is within range at one end of the window: both ends are
-   checked for every object directly (one SGP4 call each). Objects that share
-   the asset's element set (docked vehicles carrying one set, distance 0
-   throughout, no minimum) are caught by the end check.
+1. **Pairs that can stay close** (``"elements"``, the default): necessary
+   conditions for a range-history ``proximity`` event, vectorized over
+   (assets x catalog): radial shells within the range; orbit planes, at
+   their closest over the window, within the angle that allows a minimum
+   inside the range slower than ``flyby_speed_km_s``; on a 3-hourly SGP4
+   grid, the in-track angle from the asset inside the range band at some
+   sample with a sampled drift slow enough to stay ``min_duration_s``
+   (margins for eccentricity, SGP4 short-period terms and drag: see
+   :func:`_stay_candidates` and docs/design/proximity.md).
+   **Fly-bys after a maneuver**: the screening engine
+   (:func:`kizuna.screening.screen`, assets as primaries, the largest range
+   as threshold) runs only against the objects with a known maneuver in the
+   look-back (``maneuvers=``, or detected in ``history=``).
+   With ``"screen"`` (the reference) the screening engine runs against the
+   whole catalog instead: every local minimum below the range; pairs with a
+   minimum slower than ``flyby_speed_km_s`` get a range history.
+   Both: every object within range at either window end (one SGP4 call
+   each; catches shared element sets, distance 0, no minimum).
 2. **Element filter** for co-orbital companions (mean elements) and, for
    near-synchronous assets, a coarse longitude check of near-synchronous
    objects.
 3. **Range histories**: SGP4 of each candidate pair on a time grid
-   (``sample_step_s``), with the exact screening minima merged in for the
-   minimum range. Interval ends are interpolated linearly between samples:
-   the pairs that stay close move slowly relative to each other, so this is
-   accurate to metres in range and seconds in time at the default steps.
+   (``sample_step_s``). Interval ends are interpolated linearly between
+   samples: the pairs that stay close move slowly relative to each other, so
+   this is accurate to metres in range and seconds in time at the default
+   steps. The minimum range is refined by SGP4 on a 1/100-step grid around
+   every local minimum of the samples (and replaced by an exact screening
+   minimum where one is lower).
 
 Numeric module: numpy in, frozen dataclasses out; no store, no CLI. See
 docs/design/proximity.md for the defaults and why.
@@ -190,6 +201,16 @@ class ProximitySettings:
         Range below which, throughout the event, the pair is "co-located/docked".
     flyby_speed_km_s : float
         Screening minima faster than this are fly-bys (no range history needed).
+    history_points : int
+        Ranges kept in ``range_history_km``.
+    broad_phase : str
+        ``"elements"`` (default): mean-element and sampled-phase prefilter for
+        the pairs that can stay close, screening engine only against objects
+        with a known maneuver (fly-bys after a maneuver). ``"screen"``: the
+        screening engine against the whole catalog at the largest range (the
+        reference; an order of magnitude slower).
+    stay_sample_step_s : float
+        Step of the coarse SGP4 grid of the ``"elements"`` prefilter, s.
     """
 
     limits: Mapping[str, RegimeLimits] = field(default_factory=lambda: dict(DEFAULT_LIMITS))
@@ -198,6 +219,16 @@ class ProximitySettings:
     docked_range_km: float = 1.0
     flyby_speed_km_s: float = 0.2
     history_points: int = 8
+    broad_phase: str = "elements"
+    stay_sample_step_s: float = 3 * 3600.0
+
+    def __post_init__(self) -> None:
+        if self.broad_phase not in ("elements", "screen"):
+            raise ProximityError(f"ProximitySettings.broad_phase must be 'elements' or 'screen', "
+                                 f"got {self.broad_phase!r}")
+        if not (self.stay_sample_step_s > 0 and math.isfinite(self.stay_sample_step_s)):
+            raise ProximityError("ProximitySettings.stay_sample_step_s must be a positive number "
+                                 f"of seconds, got {self.stay_sample_step_s!r}")
 
     def for_asset(self, norad_id: int, regime: str) -> RegimeLimits:
         if norad_id in self.per_asset:
@@ -275,6 +306,9 @@ class ProximityReport:
     maneuver_source: str = "none"
     n_candidate_pairs: int = 0
     n_screening_events: int = 0
+    n_stay_candidates: int = 0
+    n_screened_objects: int = 0
+    broad_phase: str = "screen"
     timings_s: Mapping[str, float] = field(default_factory=dict)
 
     def __len__(self) -> int:
@@ -424,7 +458,8 @@ def detect_proximity(
         history: without either argument no maneuver is ever reported and
         ``maneuver_source`` says ``"none"``.
     workers : int, optional
-        Cores for the screening broad phase (default all).
+        Cores for the screening engine (default all): the whole broad phase
+        with ``broad_phase="screen"``, the maneuvered objects only otherwise.
 
     Returns
     -------
@@ -458,12 +493,34 @@ def detect_proximity(
                for a in assets}
     lim = {a: cfg.for_asset(a, regimes[a]) for a in assets}
 
-    # 1. broad phase: screening minima below the largest range
+    # 1. broad phase. "screen": screening minima below the largest range against the
+    # whole catalog. "elements": only objects with a known maneuver are screened
+    # (fly-bys after a maneuver); the pairs that can stay close come from step 2b.
     t0 = time.perf_counter()
     thr = max(v.range_km for v in lim.values())
-    res = screen(snapshot, start=start, duration_s=W, threshold_km=thr, primaries=assets,
-                 workers=workers)
-    ev = res.events
+    man = _merge_maneuvers(maneuvers)
+    source = "none"
+    if history is not None and cfg.broad_phase == "elements":
+        found = _history_maneuvers(history, None)
+        man = _merge_maneuvers(maneuvers, found)
+        source = "history" if maneuvers is None else "history+list"
+        timings["maneuvers"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+    screened = snapshot
+    if cfg.broad_phase == "elements":
+        look = max(v.maneuver_lookback_s for v in lim.values())
+        burned = set()
+        if man is not None:
+            t_b = ((man.burn_jd - jd0) + (man.burn_fr - fr0)) * SECONDS_PER_DAY
+            burned = {int(x) for x in man.norad_id[(t_b >= -look) & (t_b <= W)]}
+        burned &= set(index)
+        screened = snapshot.subset(set(assets) | burned) if burned else None
+    if screened is not None:
+        res = screen(screened, start=start, duration_s=W, threshold_km=thr, primaries=assets,
+                     workers=workers)
+        ev = res.events
+    else:
+        ev = ()
     timings["screen"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     minima: dict[tuple[int, int], list[tuple[float, float, float, tuple[float, float, float]]]] = {}
@@ -488,8 +545,9 @@ def detect_proximity(
     sat_arr = SatrecArray(satrecs)
     ends_jd = np.array([jd0, jd0])
     ends_fr = np.array([fr0, fr0 + W / SECONDS_PER_DAY])
-    err_end, r_end, _ = sat_arr.sgp4(ends_jd, ends_fr)
+    err_end, r_end, v_end = sat_arr.sgp4(ends_jd, ends_fr)
     r_end = np.where((err_end == 0)[..., None], r_end, np.nan)
+    v_end = np.where((err_end == 0)[..., None], v_end, np.nan)
     el = _mean_elements(sets)
     co_orb: set[tuple[int, int]] = set()
     geo_cand: set[tuple[int, int]] = set()
@@ -516,6 +574,12 @@ def detect_proximity(
     if geo_cand:
         geo_cand = _coarse_longitude_filter(geo_cand, index, satrecs, jd0, fr0, W,
                                             cfg.geo_longitude_tol_deg)
+    n_stay = 0
+    if cfg.broad_phase == "elements":
+        stay = _stay_candidates(assets, index, norad, satrecs, el, r_end, v_end, lim, cfg,
+                                jd0, fr0, W)
+        n_stay = len(stay)
+        slow |= stay
     timings["candidates"] = time.perf_counter() - t0
 
     # 3. range histories of the candidate pairs, one grid per sample step
@@ -541,7 +605,8 @@ def detect_proximity(
             out.extend(_pair_events(
                 a, o, t_s, r_g[ia], v_g[ia], r_g[io], v_g[io], lim[a], regimes[a], cfg,
                 minima.get((a, o), []), shared=shared, co_orbital=(a, o) in co_orb,
-                geo=regimes[a] == "GEO"))
+                geo=regimes[a] == "GEO",
+                refine=(SatrecArray([satrecs[index[a]], satrecs[index[o]]]), jd0, fr0)))
     timings["histories"] = time.perf_counter() - t0
 
     # 4. fly-bys (fast screening minima outside any history event)
@@ -564,24 +629,18 @@ def detect_proximity(
 
     # 5. maneuvers before the events
     t0 = time.perf_counter()
-    source = "none"
-    man = _merge_maneuvers(maneuvers)
-    if history is not None:
+    if history is not None and cfg.broad_phase == "screen":
         wanted = {e.other_norad_id for e in out} | {e.other_norad_id for e in flybys}
-        hist = history if isinstance(history, ElementHistory) else \
-            ElementHistory.from_element_sets([es for es in history if es.norad_id in wanted])
-        if isinstance(history, ElementHistory) and len(hist):
-            hist = _subset_history(hist, wanted)
-        found = detect_maneuvers(hist) if len(hist) else None
+        found = _history_maneuvers(history, wanted)
         man = _merge_maneuvers(maneuvers, found)
         source = "history" if maneuvers is None else "history+list"
-    elif maneuvers is not None:
+    elif history is None and maneuvers is not None:
         source = "list"
     if man is not None:
         out = [_with_maneuver(e, man, jd0, fr0, lim[e.protected_norad_id]) for e in out]
         flybys = [_with_maneuver(e, man, jd0, fr0, lim[e.protected_norad_id]) for e in flybys]
     out.extend(e for e in flybys if e.maneuver is not None)
-    timings["maneuvers"] = time.perf_counter() - t0
+    timings["maneuvers"] = timings.get("maneuvers", 0.0) + time.perf_counter() - t0
     out.sort(key=lambda e: (e.protected_norad_id, e.start_s, e.other_norad_id, e.kind))
     timings["total"] = time.perf_counter() - t_all
     involved = set(assets) | {e.other_norad_id for e in out}
@@ -590,7 +649,9 @@ def detect_proximity(
         asset_limits=lim, asset_regimes=regimes,
         element_sets={k: sets[index[k]] for k in sorted(involved)},
         maneuver_source=source, n_candidate_pairs=len(grid_pairs),
-        n_screening_events=len(ev), timings_s=timings)
+        n_screening_events=len(ev), n_stay_candidates=n_stay,
+        n_screened_objects=0 if screened is None else len(screened),
+        broad_phase=cfg.broad_phase, timings_s=timings)
 
 
 def proximity_report(
@@ -630,11 +691,12 @@ def _crossing(t_s: np.ndarray, f: np.ndarray, i_in: int, i_out: int) -> float:
     if i_out < 0 or i_out >= len(t_s) or not np.isfinite(f[i_out]):
         return float(t_s[i_in])
     fa, fb = f[i_in], f[i_out]
-    w = fa / (fa - fb) if fa != fb else 0.0
+    w = min(max(fa / (fa - fb), 0.0), 1.0) if fa != fb else 0.0
     return float(t_s[i_in] + w * (t_s[i_out] - t_s[i_in]))
 
 
-def _pair_events(a, o, t_s, ra, va, ro, vo, lim, regime, cfg, mins, *, shared, co_orbital, geo):
+def _pair_events(a, o, t_s, ra, va, ro, vo, lim, regime, cfg, mins, *, shared, co_orbital, geo,
+                 refine=None):
     """Events of one (asset, other) pair from its range history on the grid."""
     ok = np.isfinite(ra[:, 0]) & np.isfinite(ro[:, 0])
     if not ok.any():
@@ -655,7 +717,7 @@ def _pair_events(a, o, t_s, ra, va, ro, vo, lim, regime, cfg, mins, *, shared, c
         s = _crossing(t_s, f_edge, i0, i0 - 1)
         e = _crossing(t_s, f_edge, i1, i1 + 1)
         return _summarize(a, o, kind, regime, t_s, d, d_vec, ra, va, vo, i0, i1, s, e, lim, cfg,
-                          mins, shared=shared, co_orbital=co_orbital, dlon=dlon)
+                          mins, shared=shared, co_orbital=co_orbital, dlon=dlon, refine=refine)
 
     inside = ok & (d <= lim.range_km)
     for i0, i1 in _intervals(inside, t_s, lim.gap_s):
@@ -667,8 +729,12 @@ def _pair_events(a, o, t_s, ra, va, ro, vo, lim, regime, cfg, mins, *, shared, c
     if geo and dlon is not None:
         # In the longitude box and near the asset (an inclined object crosses the
         # asset's longitude far north or south): no gap bridging beyond one step.
-        f = np.abs(dlon) - cfg.geo_longitude_tol_deg
-        box = ok & (f <= 0) & (d <= lim.co_orbital_range_km)
+        # one edge function for the box (longitude and range, each scaled to its
+        # limit): crossing times interpolated on the longitude alone ran outside
+        # the samples when the range, not the longitude, closed the box
+        f = np.maximum(np.abs(dlon) / cfg.geo_longitude_tol_deg - 1.0,
+                       d / lim.co_orbital_range_km - 1.0)
+        box = ok & (f <= 0)
         for i0, i1 in _intervals(box, t_s, 1.5 * (t_s[1] - t_s[0]) if len(t_s) > 1 else 0.0):
             s = _crossing(t_s, f, i0, i0 - 1)
             e = _crossing(t_s, f, i1, i1 + 1)
@@ -688,7 +754,7 @@ def _pair_events(a, o, t_s, ra, va, ro, vo, lim, regime, cfg, mins, *, shared, c
 
 
 def _summarize(a, o, kind, regime, t_s, d, d_vec, ra, va, vo, i0, i1, s, e, lim, cfg, mins,
-               *, shared, co_orbital, dlon):
+               *, shared, co_orbital, dlon, refine=None):
     sl = slice(i0, i1 + 1)
     ts, ds = t_s[sl], d[sl]
     good = np.isfinite(ds)
@@ -699,6 +765,14 @@ def _summarize(a, o, kind, regime, t_s, d, d_vec, ra, va, vo, i0, i1, s, e, lim,
     ric_min = tuple(float(x) for x in ric_all[k])
     dv = vo[sl][good][k] - va[sl][good][k]
     speed = float(np.linalg.norm(dv))
+    if refine is not None and len(ts) >= 2 and not shared:
+        # every local minimum of the sampled range: a fast pass inside a long event
+        # (a GEO longitude box) dips between samples, next to a local minimum
+        pad = np.concatenate([[np.inf], ds, [np.inf]])
+        loc = np.flatnonzero((ds <= pad[:-2]) & (ds <= pad[2:]))
+        for j in loc[np.argsort(ds[loc])][:50]:
+            t_min, d_min, speed, ric_min = _refine_minimum(refine, ts, int(j), s, e, t_min,
+                                                           d_min, speed, ric_min)
     # an exact screening minimum inside the event beats the grid sample
     for t, miss, sp, ric in mins:
         if s - 1e-6 <= t <= e + 1e-6 and miss < d_min:
@@ -730,6 +804,38 @@ def _summarize(a, o, kind, regime, t_s, d, d_vec, ra, va, vo, i0, i1, s, e, lim,
         ric_half_span_km=half, motion=motion, shared_element_set=shared,
         co_orbital=co_orbital, geo_colocated=geo_col or kind == "geo_colocation",
         max_delta_lon_deg=max_dlon)
+
+
+def _refine_minimum(refine, ts, k, s, e, t_min, d_min, speed, ric_min):
+    """Closest approach near grid sample ``k`` if below ``d_min``: SGP4 on a 1/100-step grid.
+
+    Without screening minima (the ``"elements"`` broad phase) the grid minimum
+    can be a step off; 201 samples over +-1 step put it within a hundredth of
+    a step, and a parabola through the three best samples closer still.
+    """
+    sats, jd0, fr0 = refine
+    dt = float(ts[1] - ts[0]) if len(ts) > 1 else 0.0
+    lo_t, hi_t = max(s, ts[k] - dt), min(e, ts[k] + dt)
+    if not hi_t > lo_t:
+        return t_min, d_min, speed, ric_min
+    tt = np.linspace(lo_t, hi_t, 201)
+    err, r, v = sats.sgp4(np.full(tt.shape, jd0), fr0 + tt / SECONDS_PER_DAY)
+    if (err != 0).any():
+        return t_min, d_min, speed, ric_min
+    dd = np.linalg.norm(r[1] - r[0], axis=-1)
+    j = int(np.argmin(dd))
+    t_best, d_best = float(tt[j]), float(dd[j])
+    if 0 < j < len(tt) - 1:
+        d1, d2, d3 = dd[j - 1:j + 2]
+        curv = d1 - 2.0 * d2 + d3
+        if curv > 0:
+            off = 0.5 * (d1 - d3) / curv
+            t_best = float(tt[j] + off * (tt[1] - tt[0]))
+            d_best = float(min(d2, d2 - 0.25 * (d1 - d3) * off))
+    if d_best > d_min:
+        return t_min, d_min, speed, ric_min
+    ric = tuple(float(x) for x in to_ric(r[0, j], v[0, j], r[1, j] - r[0, j]))
+    return t_best, d_best, float(np.linalg.norm(v[1, j] - v[0, j])), ric
 
 
 def describe_motion(*, d_max, d_min, range_rate_m_s, in_track_rate_m_s, ric_mean_km,
@@ -769,6 +875,137 @@ def describe_motion(*, d_max, d_min, range_rate_m_s, in_track_rate_m_s, ric_mean
            f"+-{r_half:.2f}/+-{i_half:.2f}/+-{c_half:.2f} km{rpo}"
 
 
+_J2 = 1.082616e-3  # WGS-72, as SGP4
+_RE_KM = 6378.135
+
+
+def _wrap(x: np.ndarray) -> np.ndarray:
+    """Angle wrapped to [-pi, pi)."""
+    return (x + math.pi) % _TWO_PI - math.pi
+
+
+def _stay_candidates(assets, index, norad, satrecs, el, r_end, v_end, lim, cfg, jd0, fr0, W):
+    """Pairs (asset, other) that can give a range-history ``proximity`` event.
+
+    Necessary conditions, each with a margin (docs/design/proximity.md):
+
+    1. radial shells ``[a(1-e), a(1+e)]`` (widened by the SGP4 radii at both
+       window ends, for decay, and by 20 km + 0.1 % of a) within the range;
+    2. orbit planes at their closest over the window (nodes drifting linearly
+       at the SGP4 J2 rates) within the angle that allows a minimum inside the
+       range slower than ``flyby_speed_km_s``:
+       ``sin^2 theta <= (R/r)^2 + ((v_fb + R/r |r'|max) r / h)^2`` (offset
+       from the asset's plane and its rate, Kepler), plus 0.15 deg;
+    3. on a coarse SGP4 grid (``stay_sample_step_s``): the in-track angle phi
+       of the other from the asset, in the asset's plane, is inside the range
+       band (``atan(R/(r - R))`` plus oscillation margins) at some sample, and
+       the sampled drift rate of phi near it allows two in-range times
+       ``min_duration - 2 steps`` apart in the same band. Orbits with large
+       eccentricity (oscillation margin > 0.5 rad) skip this test.
+    """
+    n_rad_s = el["n"] * _TWO_PI / SECONDS_PER_DAY
+    ecc, a_km = el["e"], el["a_km"]
+    with np.errstate(invalid="ignore"):
+        r0 = np.linalg.norm(r_end[:, 0], axis=-1)
+        rw = np.linalg.norm(r_end[:, 1], axis=-1)
+        m_r = 20.0 + 1e-3 * a_km
+        lo = np.fmin(np.fmin(a_km * (1.0 - ecc), r0), rw) - m_r
+        hi = np.fmax(np.fmax(a_km * (1.0 + ecc), r0), rw) + m_r
+        h0 = np.cross(r_end[:, 0], v_end[:, 0])
+        nh = h0 / np.linalg.norm(h0, axis=-1)[:, None]
+    inc = np.arccos(np.clip(nh[:, 2], -1.0, 1.0))
+    raan = np.arctan2(nh[:, 0], -nh[:, 1])
+    nodedot = np.array([s.nodedot for s in satrecs]) / 60.0  # rad/min -> rad/s
+    rate = (np.array([s.mdot + s.argpdot for s in satrecs]) / 60.0
+            + nodedot * np.cos([s.inclo for s in satrecs]))
+    valid = np.isfinite(lo) & np.isfinite(hi) & np.isfinite(inc) & np.isfinite(n_rad_s)
+    p_km = a_km * (1.0 - ecc**2)
+    h_km2_s = np.sqrt(MU_KM3_S2 * np.maximum(p_km, 1.0))
+    vr_max = ecc * np.sqrt(MU_KM3_S2 / np.maximum(p_km, 1.0))  # largest radial speed
+    stage1: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+    for a in assets:
+        ia, lim_a = index[a], lim[a]
+        R = lim_a.range_km
+        keep = valid & (lo <= hi[ia] + R) & (hi >= lo[ia] - R)
+        keep[ia] = False
+        d0 = _wrap(raan - raan[ia])
+        d1 = d0 + (nodedot - nodedot[ia]) * W
+        dlo, dhi = np.minimum(d0, d1), np.maximum(d0, d1)
+        cross = np.floor(dhi / _TWO_PI) >= np.ceil(dlo / _TWO_PI)
+        dmin = np.where(cross, 0.0, np.minimum(np.abs(_wrap(dlo)), np.abs(_wrap(dhi))))
+        cos_t = np.cos(inc) * np.cos(inc[ia]) + np.sin(inc) * np.sin(inc[ia]) * np.cos(dmin)
+        theta = np.arccos(np.clip(cos_t, -1.0, 1.0))
+        # at a minimum inside the range slower than v_fb, the other's offset from the
+        # asset's plane c = r sin(theta) sin(u) and its rate
+        # sin(theta) (r' sin(u) + (h/r) cos(u)) are at most R and v_fb (Kepler, any e)
+        r_lo = np.maximum(np.maximum(lo, lo[ia] - R), 1.0)
+        r_hi = np.maximum(np.minimum(hi, hi[ia] + R), r_lo)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            sin_max = np.sqrt((R / r_lo) ** 2 + ((cfg.flyby_speed_km_s + vr_max * R / r_lo)
+                                                 * r_hi / h_km2_s) ** 2)
+        theta_max = np.arcsin(np.clip(sin_max, 0.0, 1.0)) + np.radians(0.15)
+        keep &= theta <= theta_max
+        k = np.flatnonzero(keep)
+        stage1[a] = (k, np.minimum(theta_max[k], math.pi / 2))
+    objs = sorted({int(x) for k, _ in stage1.values() for x in k} | {index[a] for a in assets})
+    if not objs:
+        return set()
+    col = {k: c for c, k in enumerate(objs)}
+    K = max(1, int(math.ceil(W / cfg.stay_sample_step_s - 1e-9)))
+    t_s = np.linspace(0.0, W, K + 1)
+    h = W / K
+    err, r, v = SatrecArray([satrecs[k] for k in objs]).sgp4(
+        np.full(K + 1, jd0), fr0 + t_s / SECONDS_PER_DAY)
+    bad_obj = (err != 0).any(axis=1)
+    out: set[tuple[int, int]] = set()
+    for a in assets:
+        k_o, theta_max = stage1[a]
+        if not len(k_o):
+            continue
+        ia, lim_a = index[a], lim[a]
+        R = lim_a.range_km
+        ca = col[ia]
+        c_o = np.array([col[int(k)] for k in k_o])
+        if bad_obj[ca]:
+            out.update((a, int(norad[k])) for k in k_o)
+            continue
+        ra, va = r[ca], v[ca]
+        xa = ra / np.linalg.norm(ra, axis=-1)[:, None]
+        na = np.cross(ra, va)
+        na /= np.linalg.norm(na, axis=-1)[:, None]
+        ya = np.cross(na, xa)
+        ro = r[c_o]  # (m, K+1, 3)
+        phi = np.arctan2(np.einsum("mkj,kj->mk", ro, ya), np.einsum("mkj,kj->mk", ro, xa))
+        pred = ((rate[k_o] - rate[ia]) * h)[:, None]
+        step = pred + _wrap(np.diff(phi, axis=1) - pred)  # (m, K)
+        sigma = step / h
+        e_o = ecc[k_o]
+        p_min = np.minimum(p_km[k_o], p_km[ia])
+        amp = (2.0 * (e_o + ecc[ia]) + 2.5 * (e_o**2 + ecc[ia] ** 2)
+               + 3.0 * _J2 * (_RE_KM / p_min) ** 2 + 2e-4)[:, None]
+        eps_r = math.atan(R / max(lo[ia] - R, 1.0))
+        th2 = (theta_max**2)[:, None]
+        # in the band at sample k: the in-range time is within h/2 of a sample
+        big = np.abs(step)
+        adj = np.maximum(np.pad(big, ((0, 0), (1, 0))), np.pad(big, ((0, 0), (0, 1))))
+        near = np.abs(_wrap(phi)) <= eps_r + 3.0 * amp + 0.5 * th2 + adj
+        d_stay = min(lim_a.min_duration_s, W) - 2.0 * lim_a.sample_step_s
+        if d_stay > 0:
+            s_max = (2.0 * eps_r + 2.0 * amp + th2) / d_stay + 2.0 * amp / h
+            # slopes over [t_k - h, t_k + h + d_stay + gap]: intervals k-1 .. k+span
+            span = int(math.ceil((d_stay + lim_a.gap_s + 2.0 * lim_a.sample_step_s) / h)) + 1
+            pad_lo = np.pad(sigma, ((0, 0), (1, span + 1)), mode="edge")
+            win = np.lib.stride_tricks.sliding_window_view(pad_lo, span + 2, axis=1)[:, :K + 1]
+            s_lo, s_hi = win.min(axis=-1), win.max(axis=-1)
+            slow_k = (s_lo <= s_max) & (s_hi >= -s_max)
+        else:
+            slow_k = np.ones_like(near)
+        ok = (near & slow_k).any(axis=1) | (amp[:, 0] > 0.5) | bad_obj[c_o]
+        ok |= ~np.isfinite(phi).all(axis=1)
+        out.update((a, int(norad[k])) for k in k_o[ok])
+    return out
+
+
 def _coarse_longitude_filter(pairs, index, satrecs, jd0, fr0, W, tol_deg, step_s=3600.0):
     """Pairs whose longitude difference comes within ``tol_deg`` (+ hourly drift margin)."""
     objs = sorted({index[x] for p in pairs for x in p})
@@ -790,6 +1027,17 @@ def _coarse_longitude_filter(pairs, index, satrecs, jd0, fr0, W, tol_deg, step_s
 
 
 # ------------------------------------------------------------------ maneuvers
+
+
+def _history_maneuvers(history, wanted: set[int] | None) -> ManeuverResult | None:
+    """Maneuvers detected in ``history`` (only for ``wanted`` objects unless None)."""
+    if isinstance(history, ElementHistory):
+        hist = history if wanted is None or not len(history) else \
+            _subset_history(history, wanted)
+    else:
+        hist = ElementHistory.from_element_sets(
+            [es for es in history if wanted is None or es.norad_id in wanted])
+    return detect_maneuvers(hist) if len(hist) else None
 
 
 def _subset_history(h: ElementHistory, ids: set[int]) -> ElementHistory:
