@@ -182,11 +182,23 @@ def test_demo_ingests_the_bundled_catalog_and_reports_its_documented_size(tmp_pa
     assert all(400 < p["alt_km"] < 440 and abs(p["lat_deg"]) < 51.7 for p in track)
     assert (tmp_path / "summary.json").exists() and (tmp_path / "iss_25544.oem").exists()
     screening = report["screening"]
-    rows = (tmp_path / "conjunctions.csv").read_text().splitlines()[1:]
+    header, *rows = (tmp_path / "conjunctions.csv").read_text().splitlines()
+    assert header.endswith(",cross_track_km,pc,pc_method")
     assert len(rows) == screening["n_events"] > 0
     assert 0 < screening["closest_miss_km"] < 5.0
     assert screening["run_id"] == 1
     assert min(float(r.split(",")[3]) for r in rows) == screening["closest_miss_km"]
+    # CDMs of the highest-Pc approaches: readable, and their Pc recomputed from the
+    # message's own states and covariances is the Pc in the CSV
+    from kizuna.ccsds.cdm import read_cdm
+    from kizuna.collision.pc_cdm import pc_from_cdm
+
+    assert 1 <= len(screening["cdm_files"]) <= 5
+    first = read_cdm(tmp_path / "cdm" / screening["cdm_files"][0])
+    (_, result), = pc_from_cdm(first, "foster")
+    assert result.pc == pytest.approx(screening["max_pc"], rel=1e-6)
+    assert max(float(r.split(",")[8]) for r in rows if r.split(",")[8]) == pytest.approx(
+        screening["max_pc"], rel=1e-5)
     # Proximity around the bundled allied assets: the modules and visiting vehicles of the
     # ISS carry the station's own element set (docked), Himawari 8 and 9 share a GEO slot.
     prox = report["proximity"]

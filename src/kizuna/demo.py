@@ -2,7 +2,8 @@
 
 Ingests the bundled CelesTrak active catalog and the UCS owner database into
 a fresh SQLite store, prints the catalog summary, propagates the whole
-catalog over one orbit, screens it all-vs-all for one day, looks for
+catalog over one orbit, screens it all-vs-all for one day (with the Pc of
+every close approach and CDMs of the highest), looks for
 proximity operations around the allied assets (a TOML list, default
 ``data/allied_assets.toml``) and writes the reports to the output folder.
 """
@@ -23,7 +24,11 @@ from rich.progress import Progress
 from rich.table import Table
 
 from kizuna import frames
+from kizuna.ccsds.cdm import write_cdm
 from kizuna.ccsds.oem import write_oem
+from kizuna.collision.cdm_out import cdm_for_event
+from kizuna.collision.screening_csv import screening_csv_with_pc
+from kizuna.collision.screening_pc import pc_for_events
 from kizuna.errors import ConfigError
 from kizuna.ingest import ingest_files
 from kizuna.propagation.ephemeris import Ephemeris, error_summary
@@ -45,6 +50,7 @@ ISS_NORAD_ID = 25544
 SCREEN_DAYS = 1.0
 SCREEN_THRESHOLD_KM = 5.0
 PROXIMITY_DAYS = 1.0
+N_CDMS = 5
 ASSETS_FILE = "allied_assets.toml"
 
 
@@ -164,14 +170,39 @@ def run_demo(
     screening = screen(snapshot, start=start, duration_s=SCREEN_DAYS * 86400.0,
                        threshold_km=SCREEN_THRESHOLD_KM)
     timings["screen_s"] = time.perf_counter() - t0
-    screening.to_csv(out / "conjunctions.csv")
-    print_screening(screening, snapshot, console, top=10)
+    # Pc of every close approach: the bundled catalog has one element set per object, so
+    # the covariances are the documented defaults by regime and type (no history to fit)
+    t0 = time.perf_counter()
+    pc, pc_method, _ = pc_for_events(screening.events, snapshot, screening.start)
+    timings["pc_s"] = time.perf_counter() - t0
+    screening_csv_with_pc(screening, pc, pc_method, out / "conjunctions.csv")
+    print_screening(screening, snapshot, console, top=10, pc=pc)
     with open_store(db_url) as store, store.begin_write() as session:
         run_id = record_screening(
             session=session, result=screening, snapshot=snapshot, started_at=started_at,
             catalog_source={"store": db_url, "files": [f.name for f in files]},
+            pc=pc, pc_method=pc_method,
+            pc_parameters={"method": "foster", "covariance": "default models"},
         )
     console.print(f"recorded as screening run {run_id} in the demo store")
+    # CDMs of the highest-Pc approaches (creation date = window start: reproducible files)
+    cdm_dir = out / "cdm"
+    cdm_dir.mkdir(exist_ok=True)
+    for stale in cdm_dir.glob("*.cdm"):
+        stale.unlink()
+    ranked = [k for k in np.argsort(-np.nan_to_num(pc, nan=-1.0), kind="stable")
+              if np.isfinite(pc[k]) and pc[k] > 0][:N_CDMS]
+    cdm_files = []
+    for k in ranked:
+        ev = screening.events[k]
+        message = cdm_for_event(ev, snapshot, screening.start, pc=float(pc[k]),
+                                pc_method=str(pc_method[k]), creation_date=screening.start,
+                                duration_s=screening.duration_s,
+                                threshold_km=screening.threshold_km)
+        name = f"{message.message_id}.cdm"
+        write_cdm(message, cdm_dir / name)
+        cdm_files.append(name)
+    console.print(f"{len(cdm_files)} CDMs (highest Pc) in {cdm_dir}/")
 
     # Proximity operations around the allied assets (config file, default bundled list).
     console.rule("[bold]Proximity operations near allied assets")
@@ -217,6 +248,8 @@ def run_demo(
             "n_objects_skipped": screening.summary.n_failed,
             "closest_miss_km": round(float(screening.events["miss_km"].min()), 6)
             if len(screening) else None,
+            "max_pc": float(np.nanmax(pc)) if np.isfinite(pc).any() else None,
+            "cdm_files": cdm_files,
         },
         "proximity": {
             "days": PROXIMITY_DAYS,
@@ -229,7 +262,7 @@ def run_demo(
         "timings_s": {k: round(v, 3) for k, v in timings.items()},
     }
     (out / "summary.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-    console.print(f"reports in {out}/: summary.json, conjunctions.csv, proximity.csv, "
-                  "iss_25544.oem; "
+    console.print(f"reports in {out}/: summary.json, conjunctions.csv (with Pc), cdm/, "
+                  "proximity.csv, iss_25544.oem; "
                   f"store {db_path}")
     return report
