@@ -43,10 +43,25 @@ sys.path.insert(0, str(ROOT / "src"))
 from kizuna.api import load_catalog  # noqa: E402
 from kizuna.catalog.elements import ElementSet, object_type_from_name  # noqa: E402
 from kizuna.catalog.snapshot import CatalogSnapshot  # noqa: E402
+from kizuna.detection import breakups as bk  # noqa: E402
 from kizuna.detection.breakups import breakups_to_csv, detect_breakups, launch_of  # noqa: E402
+from kizuna.timelib import iso_utc_ms  # noqa: E402
 
 CATALOGS = ROOT / "tests" / "data" / "catalogs"
 PAIRS = ("2019-03-23", "2019-12-23", "2022-01-25", "2023-09-09")
+# Public record of fragmentations whose new pieces appear between the pairs
+# (docs/design/breakups.md gives the sources): launch -> (parent, UTC date).
+KNOWN_EVENTS = {
+    ("2019-03-23", "2019-12-23"): {"2018-079": "AEHF-4 Centaur 43652, 2019-04-06",
+                                   "2019-006": "Microsat-R ASAT 43947, 2019-03-27",
+                                   "2014-055": "CLIO Centaur 40209, 2018-08-30 (before OLD)"},
+    ("2019-12-23", "2022-01-25"): {"1982-092": "Cosmos 1408 ASAT 13552, 2021-11-15",
+                                   "2014-028": "Cosmos 2499 39765, 2021-10-22",
+                                   "2002-032": "NOAA 17 27453, 2021-03-10",
+                                   "2019-063": "Yunhai 1-02 44547, 2021-03-18",
+                                   "2014-055": "CLIO Centaur 40209, 2018-08-30 (before OLD)"},
+    ("2022-01-25", "2023-09-09"): {"2014-028": "Cosmos 2499 39765, 2023-01-04"},
+}
 MU = 398600.8
 RE = 6378.135
 J2, J3 = 0.001082616, -0.00000253881
@@ -338,11 +353,27 @@ def main() -> None:
     print("\nReal snapshot pairs (kizuna breakups OLD NEW -o OUT.csv):")
     snaps = {d: load_catalog(CATALOGS / f"spacetrack_3le_full_{d}.txt.gz")[0] for d in PAIRS}
     for a, b in zip(PAIRS, PAIRS[1:], strict=False):
+        bk._TRACE = []
         started = time.perf_counter()
         events = detect_breakups(snaps[a], snaps[b])
         print(f"\n{a} -> {b}: {len(snaps[a]):,} -> {len(snaps[b]):,} objects, "
               f"{len(events)} breakups in {time.perf_counter() - started:.1f} s")
         print(breakups_to_csv(events).replace(",", ", ")[:4000])
+        # Why each known event is (not) reported: every parent scan of its launch.
+        jd0 = float(np.floor(min(es.epoch_jd + es.epoch_fr for es in snaps[a].element_sets)
+                             - 0.5) + 0.5)
+        known = KNOWN_EVENTS.get((a, b), {})
+        for launch, parent, method, scan, verdict in bk._TRACE:
+            if launch not in known:
+                continue
+            if scan is None:
+                print(f"  {launch} ({known[launch]}): parent {parent} {method}: {verdict}")
+                continue
+            print(f"  {launch} ({known[launch]}): parent {parent} {method}: minimum "
+                  f"{iso_utc_ms(jd0, scan.t_s / SECONDS_PER_DAY)[:16]} +- "
+                  f"{scan.sigma_s / SECONDS_PER_DAY:.1f} d, spread {scan.cost_km:.1f} km, "
+                  f"contrast {scan.contrast:.1f} -> {verdict}")
+        bk._TRACE = None
 
 
 if __name__ == "__main__":

@@ -26,18 +26,28 @@ So the search is:
      time one point of the parent orbit lies on every fragment orbit; the
      planes drift apart afterwards through the differential J2 node and
      perigee rates, so the median distance has its minimum there.
+   * *conic distance* (long gaps, parents with perigee above 2,000 km): no
+     drag there, so size and shape survive too; the distance includes the
+     radius mismatch and the differential apsidal drift, not only the nodal
+     one, locates the time (low-inclination GTO stages, whose nodal rates
+     barely differ between pieces).
    * *position distance* (short gaps only, default under 7 days from the
      fragments' epochs): the median distance of the fragments from the
      parent itself, which collapses to a few km at the breakup and grows
      by about the spread velocity times the time offset.
 
    The minimum, refined on finer grids, is the breakup time; its 1-sigma
-   uncertainty is the spread of the minimum over fragment bootstrap
-   resamples.
+   uncertainty is half the 16-84 % range of the minimum over fragment
+   bootstrap resamples.
 4. **Acceptance**: at least ``min_fragments`` fragments within the member
    distance, a minimum inside the search window (a minimum at its edge means
    an older event whose pieces were cataloged late), and a clear contrast
-   between the minimum and the typical value over the window.
+   between the minimum and the typical value over the window. For long
+   gaps the same scan is also run over the year before the old snapshot:
+   late-catalogued pieces of an older breakup meet there, deeper than at
+   any time inside the window, and are not reported. A second event of
+   the same parent within 3 sigma of a first one is the first one's
+   left-over pieces and is merged into it.
 
 The velocity spread comes from the fragment and parent velocities at the
 breakup point (SGP4 states for the position method; the osculating conics
@@ -82,6 +92,9 @@ MU_KM3_S2 = 398600.8  # WGS72, as SGP4 uses
 SECONDS_PER_DAY = 86400.0
 # Orbit method: out-of-plane offset only (see distance_to_orbit_km).
 RADIAL_WEIGHT = 0.0
+# "conic" method: drag-free orbits (high perigee) keep their size and shape,
+# so the whole conic, not only its plane, must pass through the breakup point.
+_METHOD_RADIAL_WEIGHT = {"orbit": RADIAL_WEIGHT, "conic": 1.0}
 BREAKUP_CSV_COLUMNS = ("parent_norad_id", "time_utc", "n_fragments", "time_sigma_s", "method",
                        "spread_km", "dv_median_m_s", "dv_p90_m_s", "parent_name", "launch",
                        "fragment_ids")
@@ -208,17 +221,25 @@ def _median_cost(d: np.ndarray, axis: int = -1) -> np.ndarray:
 
 
 def _bootstrap_sigma(t_s: np.ndarray, d_tk: np.ndarray, rng: np.random.Generator,
-                     n_boot: int = 60) -> float:
+                     n_boot: int = 200) -> float:
+    """1-sigma of the time of the minimum over fragment resamples, s.
+
+    Half the 16-84 percentile range, not the standard deviation: with few
+    pieces a resample now and then lands in a second, distant valley, and
+    the standard deviation would follow those rare jumps.
+    """
     k = d_tk.shape[1]
-    picks = []
-    for _ in range(n_boot):
+    picks = np.empty(n_boot)
+    for b in range(n_boot):
         idx = rng.integers(0, k, size=k)
-        picks.append(t_s[int(np.argmin(_median_cost(d_tk[:, idx], axis=1)))])
-    return float(np.std(picks))
+        picks[b] = t_s[int(np.argmin(_median_cost(d_tk[:, idx], axis=1)))]
+    lo, hi = np.percentile(picks, [15.87, 84.13])
+    return float(0.5 * (hi - lo))
 
 
 def _orbit_cost(parent: Satrec, frags: Sequence[Satrec], jd0: float, t_s: np.ndarray,
-                u_rad: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                u_rad: np.ndarray, radial_weight: float
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Median orbit distance ``(T, U)``, per-fragment distances ``(T, U, K)``, parent points."""
     rp, vp = _prop([parent], jd0, t_s)
     rf, vf = _prop(frags, jd0, t_s)
@@ -231,18 +252,19 @@ def _orbit_cost(parent: Satrec, frags: Sequence[Satrec], jd0: float, t_s: np.nda
     x = radius[..., None] * direction  # (T,U,3)
     hf, ef, pf = orbit_geometry(np.swapaxes(rf, 0, 1), np.swapaxes(vf, 0, 1))  # (T,K,..)
     d = distance_to_orbit_km(x[:, :, None, :], hf[:, None], ef[:, None], pf[:, None],
-                             RADIAL_WEIGHT)
+                             radial_weight)
     return _median_cost(d), d, x
 
 
 def _scan_orbit(parent: Satrec, frags: Sequence[Satrec], jd0: float, lo_s: float, hi_s: float,
-                rng: np.random.Generator, n_time: int = 160) -> _Scan | None:
+                rng: np.random.Generator, radial_weight: float = RADIAL_WEIGHT,
+                n_time: int = 160) -> _Scan | None:
     """Orbit-distance scan over ``[lo_s, hi_s]`` with two refinement levels."""
     if hi_s <= lo_s:
         return None
     u = np.radians(np.arange(0.0, 360.0, 5.0))
     t = np.linspace(lo_s, hi_s, n_time)
-    cost, d, _ = _orbit_cost(parent, frags, jd0, t, u)
+    cost, d, _ = _orbit_cost(parent, frags, jd0, t, u, radial_weight)
     best_u = np.argmin(cost, axis=1)
     per_t = cost[np.arange(len(t)), best_u]
     i = int(np.argmin(per_t))
@@ -258,10 +280,11 @@ def _scan_orbit(parent: Satrec, frags: Sequence[Satrec], jd0: float, lo_s: float
     for span_t, span_u, n_u in ((2 * step, np.radians(6.0), 25), (step / 4, np.radians(1.0), 21)):
         t_f = np.linspace(max(lo_s, t_best - span_t), min(hi_s, t_best + span_t), 41)
         u_f = u_best + np.linspace(-span_u, span_u, n_u)
-        cost_f, d_f, _ = _orbit_cost(parent, frags, jd0, t_f, u_f)
+        cost_f, d_f, _ = _orbit_cost(parent, frags, jd0, t_f, u_f, radial_weight)
         j, k = np.unravel_index(int(np.argmin(cost_f)), cost_f.shape)
         t_best, u_best = t_f[j], u_f[k]
-    cost_b, d_b, x_b = _orbit_cost(parent, frags, jd0, np.array([t_best]), np.array([u_best]))
+    cost_b, d_b, x_b = _orbit_cost(parent, frags, jd0, np.array([t_best]), np.array([u_best]),
+                                    radial_weight)
     rf, vf = _prop(frags, jd0, np.array([t_best]))
     hf, ef, pf = orbit_geometry(rf[:, 0], vf[:, 0])
     rp, vp = _prop([parent], jd0, np.array([t_best]))
@@ -322,8 +345,8 @@ def detect_breakups(
     min_fragments: int = 3,
     lookback_days: float = 1.0,
     position_max_days: float = 7.0,
-    max_scan_fragments: int = 100,
-    max_parent_candidates: int = 3,
+    max_scan_fragments: int = 250,
+    max_parent_candidates: int = 6,
     orbit_member_km: float = 100.0,
     position_member_km: float = 100.0,
     orbit_max_spread_km: float = 40.0,
@@ -332,6 +355,9 @@ def detect_breakups(
     orbit_min_fragments: int = 10,
     orbit_max_sigma_days: float = 30.0,
     max_dv_median_m_s: float = 500.0,
+    prior_days: float = 365.0,
+    conic_min_perigee_km: float = 2000.0,
+    conic_max_spread_km: float = 100.0,
     seed: int = 0,
 ) -> list[Breakup]:
     """Fragmentation events between two catalog snapshots.
@@ -372,6 +398,19 @@ def detect_breakups(
         explosions and collisions leave with tens to a few hundred m/s (NASA
         standard breakup model); a larger median means orbits that merely
         cross, not a common origin.
+    prior_days : float
+        Long gaps only: an accepted minimum is compared with the same scan
+        over up to this long (at most the gap itself) *before* the parent's
+        old epoch, days. Late-catalogued pieces of an event older than the
+        old snapshot meet deeper there, and are then not reported.
+    conic_min_perigee_km : float
+        Parents whose perigee altitude is at least this (km) are drag-free
+        over months: the long-gap scan then uses the whole conic (plane,
+        size and shape, method ``"conic"``) instead of the plane only.
+    conic_max_spread_km : float
+        Largest median fragment distance at the minimum for a ``"conic"``
+        event, km (distances there scale with radii of 10,000-40,000 km).
+        Twice this is the ``"conic"`` member distance.
     seed : int
         Seeds the fragment subsets and bootstrap (results are reproducible).
 
@@ -391,7 +430,6 @@ def detect_breakups(
     if min_fragments < 2:
         raise BreakupInputError(f"min_fragments={min_fragments}: use 2 or more (one new object "
                                 "has no common point to trace)")
-    rng = np.random.default_rng(seed)
     old_ids = {es.norad_id for es in old.element_sets}
     old_by_launch: dict[str, list[ElementSet]] = {}
     for es in old.element_sets:
@@ -411,37 +449,62 @@ def detect_breakups(
         # else: a launch that is new since the old snapshot, not fragments.
 
     jd0 = float(np.floor(min(es.epoch_jd + es.epoch_fr for es in old.element_sets) - 0.5) + 0.5)
+    cfg = _Settings(min_fragments=min_fragments, lookback_days=lookback_days,
+                    position_max_days=position_max_days, max_scan_fragments=max_scan_fragments,
+                    max_parent_candidates=max_parent_candidates,
+                    member_km={"orbit": orbit_member_km, "conic": 2.0 * conic_max_spread_km,
+                               "position": position_member_km},
+                    max_spread_km={"orbit": orbit_max_spread_km, "conic": conic_max_spread_km,
+                                   "position": position_max_spread_km},
+                    min_contrast=min_contrast, orbit_min_fragments=orbit_min_fragments,
+                    orbit_max_sigma_days=orbit_max_sigma_days,
+                    max_dv_median_m_s=max_dv_median_m_s, prior_days=prior_days,
+                    conic_min_perigee_km=conic_min_perigee_km)
     found: list[Breakup] = []
     for launch in sorted(groups):
         pool = sorted(groups[launch], key=lambda es: es.norad_id)
+        n_pass = 0
         while len(pool) >= min_fragments:
-            event = _best_event(launch, pool, old_by_launch[launch], jd0, rng,
-                                min_fragments=min_fragments, lookback_days=lookback_days,
-                                position_max_days=position_max_days,
-                                max_scan_fragments=max_scan_fragments,
-                                max_parent_candidates=max_parent_candidates,
-                                member_km=(orbit_member_km, position_member_km),
-                                max_spread_km=(orbit_max_spread_km, position_max_spread_km),
-                                min_contrast=min_contrast,
-                                orbit_min_fragments=orbit_min_fragments,
-                                orbit_max_sigma_days=orbit_max_sigma_days,
-                                max_dv_median_m_s=max_dv_median_m_s)
+            # Random streams keyed by seed, launch and pass: one group's
+            # result does not depend on which other groups exist.
+            key = (seed, *launch.encode(), n_pass)
+            n_pass += 1
+            event = _best_event(launch, pool, old_by_launch[launch], jd0, key, cfg)
             if event is None:
                 break
             breakup, members, parent_es, u_rad = event
             member_set = set(members)
             pool = [es for es in pool if es.norad_id not in member_set]
             extra = _attach(undesignated, parent_es, breakup, jd0, u_rad,
-                            orbit_member_km if breakup.method == "orbit" else position_member_km)
+                            cfg.member_km[breakup.method])
             if extra:
                 extra_set = set(extra)
                 undesignated = [es for es in undesignated if es.norad_id not in extra_set]
                 ids = tuple(sorted(breakup.fragment_ids + tuple(extra)))
                 breakup = Breakup(**{**_as_dict(breakup), "fragment_ids": ids,
                                      "n_fragments": len(ids)})
-            found.append(breakup)
+            same = _same_event(found, breakup)
+            if same is None:
+                found.append(breakup)
+            else:
+                # Left-over pieces of an event already found (their orbits
+                # drifted past the member distance): add them to it.
+                ids = tuple(sorted(found[same].fragment_ids + breakup.fragment_ids))
+                found[same] = Breakup(**{**_as_dict(found[same]), "fragment_ids": ids,
+                                         "n_fragments": len(ids)})
     found.sort(key=lambda b: (b.time_jd + b.time_fr, b.parent_norad_id))
     return found
+
+
+def _same_event(found: list[Breakup], b: Breakup, n_sigma: float = 3.0) -> int | None:
+    """Index of an event in ``found`` with b's parent and a time within ``n_sigma``."""
+    t = b.time_jd + b.time_fr
+    for i, f in enumerate(found):
+        dt_s = abs((f.time_jd + f.time_fr) - t) * SECONDS_PER_DAY
+        if f.parent_norad_id == b.parent_norad_id and dt_s <= n_sigma * max(
+                f.time_sigma_s, b.time_sigma_s):
+            return i
+    return None
 
 
 def _as_dict(b: Breakup) -> dict[str, object]:
@@ -485,20 +548,62 @@ def _plane_rank(candidates: list[ElementSet], frags: list[ElementSet], jd0: floa
     return [candidates[i] for i in order]
 
 
-def _best_event(launch, pool, candidates, jd0, rng, *, min_fragments, lookback_days,
-                position_max_days, max_scan_fragments, max_parent_candidates, member_km,
-                max_spread_km, min_contrast, orbit_min_fragments, orbit_max_sigma_days,
-                max_dv_median_m_s):
+@dataclass(frozen=True)
+class _Settings:
+    min_fragments: int
+    lookback_days: float
+    position_max_days: float
+    max_scan_fragments: int
+    max_parent_candidates: int
+    member_km: dict[str, float]
+    max_spread_km: dict[str, float]
+    min_contrast: float
+    orbit_min_fragments: int
+    orbit_max_sigma_days: float
+    max_dv_median_m_s: float
+    prior_days: float
+    conic_min_perigee_km: float
+
+
+# Diagnostics: when a list, every parent scan appends (launch, parent id,
+# method, scan or None, verdict). For bench/docs; never set by the library.
+_TRACE: list | None = None
+
+
+def _perigee_km(es: ElementSet) -> float:
+    n_rad_s = es.mean_motion_rev_day * 2.0 * np.pi / SECONDS_PER_DAY
+    a_km = (MU_KM3_S2 / n_rad_s**2) ** (1.0 / 3.0)
+    return a_km * (1.0 - es.eccentricity) - 6378.135
+
+
+def _verdict(scan: _Scan | None, method: str, cfg: _Settings) -> str:
+    """``"ok"`` or why the scan is not an event inside the window."""
+    if scan is None:
+        return "no finite minimum"
+    if method != "position":
+        if scan.sigma_s > cfg.orbit_max_sigma_days * SECONDS_PER_DAY:
+            return "sigma"
+    if scan.at_edge:
+        return "edge"
+    if scan.cost_km > cfg.max_spread_km[method]:
+        return "spread"
+    if scan.contrast < cfg.min_contrast:
+        return "contrast"
+    return "ok"
+
+
+def _best_event(launch, pool, candidates, jd0, key, cfg: _Settings):
+    rng = np.random.default_rng(key)
     first_s = min(_epoch_s(es, jd0) for es in pool)
     newest_parent_s = max(_epoch_s(c, jd0) for c in candidates)
-    long_gap = first_s - newest_parent_s > position_max_days * SECONDS_PER_DAY
-    if long_gap and len(pool) < max(min_fragments, orbit_min_fragments):
+    long_gap = first_s - newest_parent_s > cfg.position_max_days * SECONDS_PER_DAY
+    if long_gap and len(pool) < max(cfg.min_fragments, cfg.orbit_min_fragments):
         return None
     scan_set = pool
-    if len(pool) > max_scan_fragments:
-        idx = np.sort(rng.choice(len(pool), size=max_scan_fragments, replace=False))
+    if len(pool) > cfg.max_scan_fragments:
+        idx = np.sort(rng.choice(len(pool), size=cfg.max_scan_fragments, replace=False))
         scan_set = [pool[i] for i in idx]
-    ranked = _plane_rank(candidates, scan_set, jd0, first_s)[:max_parent_candidates]
+    ranked = _plane_rank(candidates, scan_set, jd0, first_s)[:cfg.max_parent_candidates]
     # The catalog names pieces after their parent ("COSMOS 1408 DEB"): a
     # candidate so named is tried too and wins ties of geometry.
     stem = _debris_stem(pool)
@@ -510,28 +615,42 @@ def _best_event(launch, pool, candidates, jd0, rng, *, min_fragments, lookback_d
     accepted = []
     for parent_es in ranked:
         parent = parent_es.to_satrec()
-        lo_s = _epoch_s(parent_es, jd0) - lookback_days * SECONDS_PER_DAY
+        rng = np.random.default_rng((*key, parent_es.norad_id))
+        epoch_s = _epoch_s(parent_es, jd0)
+        lo_s = epoch_s - cfg.lookback_days * SECONDS_PER_DAY
         hi_s = first_s
         if hi_s - lo_s <= 0:
             continue
-        if hi_s - lo_s <= position_max_days * SECONDS_PER_DAY:
+        if hi_s - lo_s <= cfg.position_max_days * SECONDS_PER_DAY:
+            method, fewest = "position", cfg.min_fragments
             scan = _scan_position(parent, scan_sats, jd0, lo_s, hi_s, rng)
-            method, limit, member, fewest = ("position", max_spread_km[1], member_km[1],
-                                             min_fragments)
         else:
-            scan = _scan_orbit(parent, scan_sats, jd0, lo_s, hi_s, rng)
-            method, limit, member, fewest = ("orbit", max_spread_km[0], member_km[0],
-                                             max(min_fragments, orbit_min_fragments))
-            if scan is not None and scan.sigma_s > orbit_max_sigma_days * SECONDS_PER_DAY:
-                continue
-        if scan is None or scan.at_edge or scan.cost_km > limit or scan.contrast < min_contrast:
+            conic = _perigee_km(parent_es) >= cfg.conic_min_perigee_km
+            method = "conic" if conic else "orbit"
+            fewest = max(cfg.min_fragments, cfg.orbit_min_fragments)
+            weight = _METHOD_RADIAL_WEIGHT[method]
+            scan = _scan_orbit(parent, scan_sats, jd0, lo_s, hi_s, rng, weight)
+        verdict = _verdict(scan, method, cfg)
+        if verdict == "ok" and method != "position":
+            # Pieces of an older event, catalogued late, can still show a
+            # shallow minimum inside the window; their true meeting point is
+            # before it. Scan as long before the old epoch (up to prior_days)
+            # and keep the event only if the window holds the deeper minimum.
+            prior_s = min(hi_s - lo_s, cfg.prior_days * SECONDS_PER_DAY)
+            before = _scan_orbit(parent, scan_sats, jd0, lo_s - prior_s, lo_s, rng, weight)
+            if before is not None and before.cost_km < scan.cost_km:
+                verdict = "before old snapshot"
+        if _TRACE is not None:
+            _TRACE.append((launch, parent_es.norad_id, method, scan, verdict))
+        if verdict != "ok":
             continue
-        accepted.append((scan, parent_es, parent, method, member, fewest))
+        accepted.append((scan, parent_es, parent, method, cfg.member_km[method], fewest))
     if not accepted:
         return None
-    best = min(accepted, key=lambda a: a[0].cost_km)
+    best = min(accepted, key=lambda a: a[0].cost_km / cfg.max_spread_km[a[3]])
     for item in accepted:
-        if item[1].norad_id in named_ids and item[0].cost_km <= 2.0 * best[0].cost_km:
+        if (item[1].norad_id in named_ids and item[3] == best[3]
+                and item[0].cost_km <= 2.0 * best[0].cost_km):
             best = item
             break
     scan, parent_es, parent, method, member, fewest = best
@@ -544,7 +663,7 @@ def _best_event(launch, pool, candidates, jd0, rng, *, min_fragments, lookback_d
     members = tuple(es.norad_id for es, ok in zip(pool, inside, strict=True) if ok)
     dv = dv_all[inside]
     dv = dv[np.isfinite(dv)]
-    if dv.size and float(np.median(dv)) > max_dv_median_m_s:
+    if dv.size and float(np.median(dv)) > cfg.max_dv_median_m_s:
         return None
     jd_day = np.floor(jd0 + scan.t_s / SECONDS_PER_DAY - 0.5) + 0.5
     breakup = Breakup(
@@ -578,7 +697,7 @@ def _distances_at(parent: Satrec, sats: Sequence[Satrec], jd0: float, t: np.ndar
         direction = np.cos(u_rad) * big_p + np.sin(u_rad) * np.cross(hp, big_p)
         x = pp / (1.0 + direction @ ep) * direction
         hf, ef, pf = orbit_geometry(rf[:, 0], vf[:, 0])
-        d = distance_to_orbit_km(x, hf, ef, pf, RADIAL_WEIGHT)
+        d = distance_to_orbit_km(x, hf, ef, pf, _METHOD_RADIAL_WEIGHT[method])
         dv = np.linalg.norm(_conic_velocity(x, hf, ef, pf) - _conic_velocity(x, hp, ep, pp),
                             axis=-1) * 1000.0
     return np.where(np.isfinite(d), d, np.inf), dv
