@@ -1,6 +1,8 @@
 """The few names a Python user of Kizuna imports.
 
 >>> from kizuna.api import load_catalog, propagate_snapshot, time_grid
+>>> from kizuna.api import screen, compute_pc, read_cdm, pc_from_cdm
+>>> from kizuna.api import detect_maneuvers, detect_proximity, detect_breakups
 """
 
 from __future__ import annotations
@@ -10,17 +12,26 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from kizuna.catalog.elements import ElementSet, ParseResult, SpaceObject
+from kizuna.ccsds.cdm import Cdm, read_cdm, write_cdm
 from kizuna.catalog.reader import read_catalog
 from kizuna.catalog.snapshot import CatalogSnapshot
+from kizuna.collision.pc_cdm import pc_from_cdm
+from kizuna.collision.registry import compute_pc
+from kizuna.collision.screening_pc import pc_for_events
+from kizuna.detection.breakups import detect_breakups
+from kizuna.detection.maneuvers import detect_maneuvers
+from kizuna.detection.proximity import detect_proximity
 from kizuna.errors import InputError, KizunaError, Rejection, UnusableInputError
 from kizuna.ingest import FileOutcome, ingest_files
 from kizuna.propagation.ephemeris import Ephemeris
 from kizuna.propagation.sgp4 import propagate, propagate_snapshot
+from kizuna.screening import ScreeningResult, screen
 from kizuna.store.session import Store, open_store
 from kizuna.timelib import parse_utc, time_grid
 
 __all__ = [
     "CatalogSnapshot",
+    "Cdm",
     "ElementSet",
     "Ephemeris",
     "FileOutcome",
@@ -28,17 +39,27 @@ __all__ = [
     "KizunaError",
     "ParseResult",
     "Rejection",
+    "ScreeningResult",
     "SpaceObject",
     "Store",
     "UnusableInputError",
+    "compute_pc",
+    "detect_breakups",
+    "detect_maneuvers",
+    "detect_proximity",
     "ingest_files",
     "load_catalog",
     "open_store",
     "parse_utc",
+    "pc_for_events",
+    "pc_from_cdm",
     "propagate",
     "propagate_snapshot",
     "read_catalog",
+    "read_cdm",
+    "screen",
     "time_grid",
+    "write_cdm",
 ]
 
 

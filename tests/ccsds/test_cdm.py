@@ -488,3 +488,20 @@ def test_xml_inside_an_ndm_and_with_a_namespace_prefix():
     assert parse_cdm(prefixed) == plain
     with pytest.raises(CdmFormatError, match="holds 2 <cdm>"):
         parse_cdm(f"<ndm>{body}{body}</ndm>")
+
+
+def test_read_cdm_reads_gzip_and_names_the_file_of_binary_garbage(tmp_path):
+    import gzip as gz
+
+    from kizuna.ccsds.cdm import read_cdm
+    from kizuna.errors import CdmFormatError
+
+    src = Path(__file__).resolve().parents[1] / "data" / "ccsds" / "cdm" / "cara"
+    packed = src / "AlfanoTestCase05.cdm.gz"
+    plain = tmp_path / "case05.cdm"
+    plain.write_bytes(gz.decompress(packed.read_bytes()))
+    assert read_cdm(packed).tca == read_cdm(plain).tca
+    junk = tmp_path / "junk.cdm"
+    junk.write_bytes(b"\xff\xfe\x00garbage")
+    with pytest.raises(CdmFormatError, match="junk.cdm"):
+        read_cdm(junk)

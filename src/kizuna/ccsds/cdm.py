@@ -44,6 +44,7 @@ Kizuna's GCRS (km, km/s); see its docstring and ``docs/design/cdm.md``.
 
 from __future__ import annotations
 
+import gzip
 import math
 import os
 import re
@@ -524,10 +525,19 @@ class _Token:
 
 
 def read_cdm(path_or_file: str | os.PathLike[str] | TextIO) -> Cdm:
-    """Read a CDM (KVN or XML) from a path or a text file; see :func:`parse_cdm`."""
+    """Read a CDM (KVN or XML, gzip ok) from a path or a text file; see :func:`parse_cdm`."""
     if isinstance(path_or_file, str | os.PathLike):
-        with open(path_or_file, encoding="utf-8-sig") as handle:
-            return parse_cdm(handle.read(), file=os.fspath(path_or_file))
+        name = os.fspath(path_or_file)
+        with open(path_or_file, "rb") as handle:
+            raw = handle.read()
+        if raw[:2] == b"\x1f\x8b":
+            raw = gzip.decompress(raw)
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise CdmFormatError(f"not UTF-8 text ({exc.reason} at byte {exc.start})",
+                                 file=name) from None
+        return parse_cdm(text, file=name)
     return parse_cdm(path_or_file.read(), file=getattr(path_or_file, "name", "<input>"))
 
 
