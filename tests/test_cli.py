@@ -414,6 +414,32 @@ def test_breakups_writes_the_contract_csv_and_finds_the_2019_centaur_breakup(run
     assert all(r["time_utc"].endswith("Z") and len(r["time_utc"]) == 24 for r in rows)
 
 
+def test_breakups_record_stores_them_as_events_with_fragment_evidence(runner, tmp_path, db_url):
+    import json
+
+    from kizuna.store.events import find_events
+    from kizuna.store.session import open_store
+
+    old, new = (DATA / "catalogs" / f"spacetrack_3le_full_{d}.txt.gz"
+                for d in ("2019-03-23", "2019-12-23"))
+    result = runner.invoke(app, ["breakups", str(old), str(new), "-o", str(tmp_path / "b.csv"),
+                                 "--record", "--db", db_url])
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader((tmp_path / "b.csv").read_text().splitlines()))
+    listed = runner.invoke(app, ["events", "--db", db_url, "--kind", "breakup", "--norad",
+                                 "43652"])
+    assert listed.exit_code == 0 and ",breakup," in listed.stdout
+    with open_store(db_url) as store, store.begin() as session:
+        stored = find_events(session=session, kind="breakup")
+    assert len(stored) == len(rows)
+    centaur = next(e for e in stored if e.primary_norad_id == 43652)
+    evidence = centaur.evidence if isinstance(centaur.evidence, dict) else json.loads(
+        centaur.evidence)
+    row = next(r for r in rows if r["parent_norad_id"] == "43652")
+    assert centaur.n_fragments == int(row["n_fragments"]) == len(evidence["fragment_ids"])
+    assert evidence["element_sets"][0]["norad_id"] == 43652
+
+
 def test_screen_with_pc_writes_pc_columns_and_conjunctions_gives_them_back(
     runner, tmp_path, db_url
 ):

@@ -854,6 +854,10 @@ def breakups(
     output: Annotated[Path, typer.Option("-o", "--output", help="Output CSV.")] = Path(
         "breakups.csv"),
     min_fragments: Annotated[int, typer.Option(min=2, help="Fewest fragments per event.")] = 3,
+    db: DbOption = None,
+    record: Annotated[bool, typer.Option(help="Store the breakups as events with their "
+                                         "element sets as evidence (--db or the default "
+                                         "store).")] = False,
 ) -> None:
     """Fragmentation events between two catalog snapshots.
 
@@ -877,6 +881,12 @@ def breakups(
                   f"+- {e.time_sigma_s / 86400:.1f} d, {e.n_fragments} fragments ({e.method})",
                   markup=False)
     err.print(f"{len(events)} breakups -> {output}")
+    if record:
+        from kizuna.store.events import record_breakups
+
+        with _open(db) as store, store.begin_write() as session:
+            ids = record_breakups(session=session, breakups=events, snapshot=new)
+        err.print(f"stored {len(ids)} events (kizuna events --kind breakup)")
     raise typer.Exit(1 if rejected else 0)
 
 

@@ -221,6 +221,45 @@ def record_maneuvers(*, session: Session, result: Any, history: Sequence[Element
                       run_id=run_id, releasable_to=releasable_to)
 
 
+def breakup_events(breakups: Sequence[Any], snapshot: Any = None) -> list[NewEvent]:
+    """:class:`NewEvent` records of :class:`kizuna.detection.breakups.Breakup` results.
+
+    The event spans the estimated time +- its sigma; the evidence holds the CSV
+    numbers, the fragment ids and, given the new ``snapshot``, the parent's and
+    the fragments' element sets.
+    """
+    from kizuna.timelib import datetime_from_jd_fr
+
+    out = []
+    for b in breakups:
+        t = datetime_from_jd_fr(float(b.time_jd), float(b.time_fr))
+        sigma = timedelta(seconds=float(b.time_sigma_s))
+        sets = []
+        if snapshot is not None:
+            by_id = {es.norad_id: es for es in snapshot.element_sets}
+            sets = [_set_evidence(by_id.get(i)) for i in (b.parent_norad_id, *b.fragment_ids)]
+        out.append(NewEvent(
+            kind=BREAKUP, subkind=b.method, primary_norad_id=int(b.parent_norad_id),
+            start=t - sigma, end=t + sigma, event_time=t, n_fragments=int(b.n_fragments),
+            summary=f"{b.n_fragments} fragments of {b.parent_norad_id} "
+                    f"{b.parent_name or ''}".rstrip()
+                    + f", time sigma {float(b.time_sigma_s) / 86400.0:.2f} d",
+            evidence={"time_sigma_s": float(b.time_sigma_s), "method": b.method,
+                      "spread_km": float(b.spread_km), "dv_median_m_s": float(b.dv_median_m_s),
+                      "dv_p90_m_s": float(b.dv_p90_m_s), "launch": b.launch,
+                      "fragment_ids": [int(i) for i in b.fragment_ids],
+                      "element_sets": sets}))
+    return out
+
+
+def record_breakups(*, session: Session, breakups: Sequence[Any], snapshot: Any = None,
+                    run_id: int | None = None,
+                    releasable_to: str | Iterable[str] = "ALL") -> list[int]:
+    """Store every detected breakup; returns their ids."""
+    return add_events(session=session, new_events=breakup_events(breakups, snapshot),
+                      run_id=run_id, releasable_to=releasable_to)
+
+
 def find_events(
     *,
     session: Session,
