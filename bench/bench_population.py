@@ -28,7 +28,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from population import (  # noqa: E402
+from population import (
     DEFAULT_SEED,
     FIRST_SYNTHETIC_ID,
     load_real_catalog,

@@ -27,8 +27,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
 sys.path.insert(0, str(ROOT / "tests" / "screening"))
 
-from bench_screening import protected_ids  # noqa: E402
-from screening_subsets import FULL_2023, load_snapshot  # noqa: E402
+from bench_screening import protected_ids
+from screening_subsets import FULL_2023, load_snapshot
 
 
 def _cpu_s() -> float:

@@ -39,7 +39,7 @@ import numpy as np
 from scipy.optimize import minimize_scalar
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import bench_screening as bs  # noqa: E402
+import bench_screening as bs
 
 THR = 5.0
 DAYS = 1.0
@@ -209,7 +209,7 @@ def main():
                      f"{'-':>9s} {'-':>7s} {'-':>6s} ")
                   + f"{r['min_grid_km']:8.3f} "
                   + (f"{em:8.3f} " if em is not None else f"{'-':>8s} ")
-                  + f"{ed:>12s}  {str(r['failed'] or '-'):6s}  "
+                  + f"{ed:>12s}  {r['failed'] or '-'!s:6s}  "
                   f"{oa['n_rev_day']:.2f}/{oa['ecc']:.4f}/{oa['inc_deg']:.1f}  "
                   f"{ob['n_rev_day']:.2f}/{ob['ecc']:.4f}/{ob['inc_deg']:.1f}  {err}")
         counts: dict = {}

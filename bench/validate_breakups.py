@@ -40,12 +40,12 @@ from sgp4.api import WGS72, Satrec
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from kizuna.api import load_catalog  # noqa: E402
-from kizuna.catalog.elements import ElementSet, object_type_from_name  # noqa: E402
-from kizuna.catalog.snapshot import CatalogSnapshot  # noqa: E402
-from kizuna.detection import breakups as bk  # noqa: E402
-from kizuna.detection.breakups import breakups_to_csv, detect_breakups, launch_of  # noqa: E402
-from kizuna.timelib import iso_utc_ms  # noqa: E402
+from kizuna.api import load_catalog
+from kizuna.catalog.elements import ElementSet, object_type_from_name
+from kizuna.catalog.snapshot import CatalogSnapshot
+from kizuna.detection import breakups as bk
+from kizuna.detection.breakups import breakups_to_csv, detect_breakups, launch_of
+from kizuna.timelib import iso_utc_ms
 
 CATALOGS = ROOT / "tests" / "data" / "catalogs"
 PAIRS = ("2019-03-23", "2019-12-23", "2022-01-25", "2023-09-09")
@@ -337,7 +337,7 @@ def main() -> None:
     started = time.perf_counter()
     trials = run_trials(old, args.trials, args.seed)
     elapsed = time.perf_counter() - started
-    print(f"| # | parent | kind | pieces | found | time error s | sigma s | dv true/est m/s |")
+    print("| # | parent | kind | pieces | found | time error s | sigma s | dv true/est m/s |")
     print("|---|---|---|---|---|---|---|---|")
     for i, t in enumerate(trials):
         print(f"| {i} | {t.parent} {t.parent_name} | {t.kind} | {t.n_fragments} | "

@@ -22,7 +22,7 @@ from kizuna.timelib import jd_fr_from_datetime
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
 
-from population import (  # noqa: E402
+from population import (
     FIRST_SYNTHETIC_ID,
     PopulationError,
     population,

@@ -12,9 +12,9 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from kizuna.catalog.elements import ElementSet, ParseResult, SpaceObject
-from kizuna.ccsds.cdm import Cdm, read_cdm, write_cdm
 from kizuna.catalog.reader import read_catalog
 from kizuna.catalog.snapshot import CatalogSnapshot
+from kizuna.ccsds.cdm import Cdm, read_cdm, write_cdm
 from kizuna.collision.pc_cdm import pc_from_cdm
 from kizuna.collision.registry import compute_pc
 from kizuna.collision.screening_pc import pc_for_events

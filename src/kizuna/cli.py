@@ -11,9 +11,9 @@ import hashlib
 import json
 import sys
 import time
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from contextlib import contextmanager
 from typing import Annotated
 
 import typer
@@ -125,8 +125,8 @@ def ingest(
         task = progress.add_task("ingesting", total=len(paths))
 
         def on_progress(event: object) -> None:
-            stage = getattr(event, "stage")
-            progress.update(task, description=f"{stage} {Path(getattr(event, 'path')).name}")
+            stage = event.stage
+            progress.update(task, description=f"{stage} {Path(event.path).name}")
             if stage == "done":
                 progress.advance(task)
 
@@ -146,7 +146,7 @@ def ingest(
 # ------------------------------------------------------------------ catalog
 
 
-def _open(db: str | None):  # noqa: ANN202 - Store, imported lazily for a fast --help
+def _open(db: str | None):  # -> Store, imported lazily for a fast --help
     from kizuna.store.session import open_store
 
     try:
@@ -332,7 +332,7 @@ def propagate(
         err.print(f"  {n} objects with SGP4 error {code}: {SGP4_ERRORS.get(code, '?')}")
 
 
-def _snapshot(catalog: list[Path] | None, db: str | None, viewer: str | None):  # noqa: ANN202
+def _snapshot(catalog: list[Path] | None, db: str | None, viewer: str | None):
     from kizuna.api import load_catalog
     from kizuna.store.repository import load_snapshot
 
@@ -352,7 +352,7 @@ def _snapshot(catalog: list[Path] | None, db: str | None, viewer: str | None):  
 # ------------------------------------------------------------------ screen
 
 
-def _covariance_models(db: str | None, viewer: str | None, norad_ids):  # noqa: ANN202
+def _covariance_models(db: str | None, viewer: str | None, norad_ids):
     """Fitted covariance models of these objects from the store (--db or default); {} if none."""
     from kizuna.store.covariances import load_covariance_models
 
@@ -439,7 +439,7 @@ def screen(
         except KizunaError as exc:
             _fail(str(exc))
         pc_parameters = {"method": "foster", "hbr": "CARA table (Baars & Hall combination)",
-                         "n_objects": int(len(ids)), "n_fitted_models": len(models)}
+                         "n_objects": len(ids), "n_fitted_models": len(models)}
         err.print(f"Pc of {len(ev):,} close approaches: {len(models):,} of {len(ids):,} objects "
                   "with a covariance fitted to their history, the others default models")
         screening_csv_with_pc(result, pc_values, pc_methods, output)

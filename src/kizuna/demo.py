@@ -29,12 +29,12 @@ from kizuna.ccsds.oem import write_oem
 from kizuna.collision.cdm_out import cdm_for_event
 from kizuna.collision.screening_csv import screening_csv_with_pc
 from kizuna.collision.screening_pc import pc_for_events
+from kizuna.detection.proximity import proximity_report
 from kizuna.errors import ConfigError
 from kizuna.ingest import ingest_files
 from kizuna.propagation.ephemeris import Ephemeris, error_summary
 from kizuna.propagation.sgp4 import SGP4_ERRORS, propagate_snapshot
 from kizuna.report import print_screening, print_summary
-from kizuna.detection.proximity import proximity_report
 from kizuna.screening import screen
 from kizuna.store import repository
 from kizuna.store.events import record_proximity

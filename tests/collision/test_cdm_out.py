@@ -18,19 +18,19 @@ import numpy as np
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "screening"))
-from screening_subsets import FULL_2023, dense_leo, load_snapshot  # noqa: E402
+from screening_subsets import FULL_2023, dense_leo, load_snapshot
 
-from kizuna.catalog.snapshot import CatalogSnapshot  # noqa: E402
-from kizuna.ccsds.cdm import cdm_states_inertial, format_cdm, read_cdm, write_cdm  # noqa: E402
-from kizuna.collision.cdm_out import cdm_for_event  # noqa: E402
-from kizuna.collision.covariance import CovarianceModel  # noqa: E402
-from kizuna.collision.encounter import CollisionInputError  # noqa: E402
-from kizuna.collision.pc_cdm import pc_from_cdm  # noqa: E402
-from kizuna.collision.screening_pc import event_states, pc_for_events  # noqa: E402
-from kizuna.frames import teme_to_gcrs_matrix  # noqa: E402
-from kizuna.screening import screen  # noqa: E402
-from kizuna.screening.engine import newest_epoch  # noqa: E402
-from kizuna.timelib import jd_fr_from_datetime  # noqa: E402
+from kizuna.catalog.snapshot import CatalogSnapshot
+from kizuna.ccsds.cdm import cdm_states_inertial, format_cdm, read_cdm, write_cdm
+from kizuna.collision.cdm_out import cdm_for_event
+from kizuna.collision.covariance import CovarianceModel
+from kizuna.collision.encounter import CollisionInputError
+from kizuna.collision.pc_cdm import pc_from_cdm
+from kizuna.collision.screening_pc import event_states, pc_for_events
+from kizuna.frames import teme_to_gcrs_matrix
+from kizuna.screening import screen
+from kizuna.screening.engine import newest_epoch
+from kizuna.timelib import jd_fr_from_datetime
 
 CREATED = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 

@@ -3,11 +3,11 @@ and against importance-sampled two-body Monte Carlo (Omitron Test08)."""
 
 from __future__ import annotations
 
-import numpy as np
-import pytest
 import gzip
 from pathlib import Path
 
+import numpy as np
+import pytest
 from pc_cases import alfano_case, cara_unit_json
 
 from kizuna.collision.hall3d import (

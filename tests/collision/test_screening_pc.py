@@ -10,16 +10,16 @@ import numpy as np
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "screening"))
-from screening_subsets import FULL_2023, dense_leo, load_snapshot  # noqa: E402
+from screening_subsets import FULL_2023, dense_leo, load_snapshot
 
-from kizuna.collision.covariance import CovarianceModel  # noqa: E402
-from kizuna.collision.foster import foster_pc  # noqa: E402
-from kizuna.collision.hbr import combined_hbr_m, hbr_estimate  # noqa: E402
-from kizuna.collision.montecarlo import mc_2d_from_states  # noqa: E402
-from kizuna.collision.screening_pc import model_for, pc_for_events  # noqa: E402
-from kizuna.screening import screen  # noqa: E402
-from kizuna.screening.engine import newest_epoch  # noqa: E402
-from kizuna.timelib import jd_fr_from_datetime  # noqa: E402
+from kizuna.collision.covariance import CovarianceModel
+from kizuna.collision.foster import foster_pc
+from kizuna.collision.hbr import combined_hbr_m, hbr_estimate
+from kizuna.collision.montecarlo import mc_2d_from_states
+from kizuna.collision.screening_pc import model_for, pc_for_events
+from kizuna.screening import screen
+from kizuna.screening.engine import newest_epoch
+from kizuna.timelib import jd_fr_from_datetime
 
 
 @cache

@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib.util
 import math
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -134,7 +134,7 @@ FAST_LAUNCHES = {
 
 
 def _jd(iso: str) -> float:
-    return (datetime.fromisoformat(iso).replace(tzinfo=timezone.utc).timestamp() / 86400.0
+    return (datetime.fromisoformat(iso).replace(tzinfo=UTC).timestamp() / 86400.0
             + 2440587.5)
 
 

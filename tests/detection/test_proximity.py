@@ -27,7 +27,7 @@ from kizuna.detection.proximity import (
 from kizuna.timelib import SECONDS_PER_DAY, jd_fr_from_datetime
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "screening"))
-from screening_subsets import FULL_2022, load_snapshot  # noqa: E402
+from screening_subsets import FULL_2022, load_snapshot
 
 COMPASS_G2, SJ21, ISS = 34779, 49330, 25544
 # As published in tests/data/catalogs/spacetrack_3le_full_2022-01-25.txt.gz.

@@ -27,7 +27,7 @@ from kizuna.store.repository import start_run
 from kizuna.store.session import Store
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "screening"))
-from screening_subsets import FULL_2022, load_snapshot  # noqa: E402
+from screening_subsets import FULL_2022, load_snapshot
 
 ISS = 25544
 

@@ -20,7 +20,13 @@ import math
 
 import numpy as np
 
-from kizuna.collision.encounter import FCLIP, CollisionInputError, PcResult, eig2x2, project_encounter
+from kizuna.collision.encounter import (
+    FCLIP,
+    CollisionInputError,
+    PcResult,
+    eig2x2,
+    project_encounter,
+)
 
 
 def chan_terms(u: float, v: float) -> int:

@@ -84,16 +84,16 @@ __all__ = [
     "CovarianceError",
     "CovarianceModel",
     "PairErrors",
+    "RollingCalibration",
     "calibration_fractions",
     "default_model",
     "fit_covariance_model",
     "fit_from_history",
     "history_errors",
     "model_for_history",
-    "RollingCalibration",
     "recent_sets",
-    "rolling_calibration",
     "ric_to_inertial",
+    "rolling_calibration",
 ]
 
 COMPONENTS = ("radial", "in_track", "cross_track",

@@ -25,9 +25,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from kizuna.frames import to_ric
 from kizuna.parallel import run_parts, shared_array, split
 from kizuna.screening.knots import MAX_RADIUS_KM, MAX_SPEED_KM_S, MIN_RADIUS_KM, MU_WGS72_KM3_S2
-from kizuna.frames import to_ric
 from kizuna.timelib import SECONDS_PER_DAY
 
 _FD_STEP_S = 0.1
