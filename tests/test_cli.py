@@ -272,7 +272,7 @@ def test_screen_writes_the_contract_csv_identical_to_the_engine_and_run_to_run(
 
 
 def test_screen_on_a_dask_cluster_writes_the_same_csv(runner, tmp_path):
-    distributed = pytest.importorskip("distributed", reason="'distributed' is a dependency")
+    import distributed  # a dependency: a missing package must fail, not skip
 
     local, remote = tmp_path / "local.csv", tmp_path / "remote.csv"
     args = ["screen", str(IRIDIUM33_DEBRIS), "--days", "1", "--threshold-km", "50", "--no-record"]

@@ -726,9 +726,7 @@ def pc(
     CSV `file,method,pc` on stdout. Exit 0 all good, 1 some files unusable
     (the others still give rows), 2 nothing usable.
     """
-    import gzip
-
-    from kizuna.ccsds.cdm import parse_cdm
+    from kizuna.ccsds.cdm import read_cdm
     from kizuna.collision.pc_cdm import pc_from_cdm
     from kizuna.collision.registry import get_method
 
@@ -743,11 +741,8 @@ def pc(
     bad = 0
     for path in cdm:
         try:
-            raw = path.read_bytes()
-            text = (gzip.decompress(raw) if raw[:2] == b"\x1f\x8b" else raw).decode("utf-8")
-            message = parse_cdm(text, file=str(path))
-            results = pc_from_cdm(message, method, hbr_m=hbr_m)
-        except (OSError, UnicodeDecodeError) as exc:
+            results = pc_from_cdm(read_cdm(path), method, hbr_m=hbr_m)
+        except (OSError, EOFError) as exc:  # unreadable, or a truncated gzip
             err.print(f"[bold red]error:[/] {path}: cannot read: {exc}")
             bad += 1
             continue

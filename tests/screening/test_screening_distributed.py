@@ -10,8 +10,6 @@ from kizuna.screening import ScreeningInputError, screen
 from kizuna.screening.base import ScreeningConfig
 from kizuna.screening.engine import newest_epoch
 
-distributed = pytest.importorskip("distributed", reason="the 'distributed' package is a dependency")
-
 
 @pytest.fixture(scope="module")
 def cluster():

@@ -11,10 +11,10 @@ from alembic import command
 from sqlalchemy import create_engine, inspect
 
 from kizuna.api import load_catalog
-from kizuna.collision.screening_csv import format_pc, screening_csv_with_pc
+from kizuna.collision.screening_csv import screening_csv_with_pc
 from kizuna.collision.screening_pc import pc_for_events
 from kizuna.screening import screen
-from kizuna.store import screenings as store_screenings
+from kizuna.screening.base import format_pc
 from kizuna.store.screenings import (
     ScreeningStoreError,
     conjunctions_csv,
@@ -111,9 +111,12 @@ def test_pc_arguments_must_fit_the_events(store: Store, screened):
                              catalog_source={}, started_at=STARTED, **kwargs)
 
 
-def test_store_pc_cells_equal_the_screen_csv_cells():
-    for v in (0.0, 1.0, 1.234567891e-7, 5e-300, 0.999999951, float("nan"), None):
-        assert store_screenings.format_pc(v) == format_pc(v)
+def test_pc_cells_are_6e_and_empty_where_undefined():
+    expected = {0.0: "0.000000e+00", 1.0: "1.000000e+00", 1.234567891e-7: "1.234568e-07",
+                5e-300: "5.000000e-300", 0.999999951: "1.000000e+00"}
+    for v, cell in expected.items():
+        assert format_pc(v) == cell
+    assert format_pc(float("nan")) == "" and format_pc(None) == ""
     assert format_pc(1.234567891e-7) == "1.234568e-07" and format_pc(None) == ""
 
 

@@ -12,28 +12,18 @@ The text is the screening CSV contract
   ``foster+remediated``, ``none:zero_rel_speed``, ``none:sgp4_error``).
 
 :func:`kizuna.store.screenings.conjunctions_csv` writes the same cells from
-the store (it uses :func:`format_pc`), so a recorded run exports
+the store with the same :func:`kizuna.screening.base.format_pc`, so a recorded run exports
 byte-identical to this text.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from kizuna.collision.encounter import CollisionInputError
-
-#: Columns appended to the screening CSV contract.
-PC_CSV_COLUMNS = ("pc", "pc_method")
-
-
-def format_pc(pc: float | None) -> str:
-    """One ``pc`` cell: ``.6e``, empty for None or NaN."""
-    if pc is None or math.isnan(float(pc)):
-        return ""
-    return f"{float(pc):.6e}"
+from kizuna.screening.base import PC_CSV_COLUMNS, format_pc
 
 
 def screening_csv_with_pc(result: Any, pc: Sequence[float], pc_method: Sequence[str],

@@ -29,6 +29,17 @@ CSV_COLUMNS = (
     "cross_track_km",
 )
 
+PC_CSV_COLUMNS = ("pc", "pc_method")
+"""Columns appended to :data:`CSV_COLUMNS` when a screen carries collision probabilities."""
+
+
+def format_pc(pc: float | None) -> str:
+    """One ``pc`` CSV cell: ``.6e``, empty for None or NaN (undefined Pc)."""
+    if pc is None or np.isnan(float(pc)):
+        return ""
+    return f"{float(pc):.6e}"
+
+
 EVENT_DTYPE = np.dtype(
     [
         ("primary_norad_id", np.int64),

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 
 from kizuna.catalog.snapshot import CatalogSnapshot
 from kizuna.errors import KizunaError
+from kizuna.screening.base import format_pc
 from kizuna.store.models import conjunctions, runs
 from kizuna.store.repository import _bind_processor, _bulk_insert
 
@@ -239,17 +240,6 @@ def find_conjunctions(
     return [ConjunctionRecord(run_id=r[0], **dict(zip(names, r[1:-1], strict=True)),
                               tca=r[-1].replace(tzinfo=UTC))
             for r in session.execute(stmt).all()]
-
-
-def format_pc(pc: float | None) -> str:
-    """A ``pc`` CSV cell: ``.6e``, empty for None or NaN.
-
-    The same cells as :func:`kizuna.collision.screening_csv.format_pc` (tested
-    equal); not imported from there because ``kizuna.collision`` loads SciPy.
-    """
-    if pc is None or math.isnan(pc):
-        return ""
-    return f"{pc:.6e}"
 
 
 def conjunctions_csv(records: list[ConjunctionRecord], *, with_pc: bool | None = None) -> str:
