@@ -106,6 +106,11 @@ class ScreeningConfig:
 
     tca_tolerance_s: float = 1e-6
 
+    sgp4_backend: str = "heyoka"
+    """SGP4 at the knots: ``"heyoka"`` (compiled, near-Earth objects; deep space stays on
+    python-sgp4) or ``"sgp4"`` (python-sgp4 for all). The narrow phase always refines on
+    python-sgp4. Both agree to centimetres, far inside the broad phase's padding."""
+
 
 @dataclass(frozen=True, kw_only=True)
 class ScreeningSummary:

@@ -190,7 +190,8 @@ class Plan:
                               sample_step_s=self.T, chunk_s=self.chunk_s, jd0=self.jd0,
                               fr0=self.fr0, workers=workers, stride=cfg.error_check_stride,
                               safety=cfg.error_safety, floor_km=cfg.error_floor_km,
-                              max_pad_km=max(cfg.max_interp_error_km, 4.0 * self.target_km))
+                              max_pad_km=max(cfg.max_interp_error_km, 4.0 * self.target_km),
+                              backend=cfg.sgp4_backend)
 
 
 @dataclass

@@ -28,9 +28,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from sgp4.api import SatrecArray
+from numba import njit
 
 from kizuna.parallel import run_parts, shared_array, split
+from kizuna.propagation.backends import BatchSgp4
 from kizuna.timelib import SECONDS_PER_DAY
 
 MU_WGS72_KM3_S2 = 398600.8
@@ -104,7 +105,7 @@ class KnotPropagator:
     """
 
     def __init__(self, satrecs, mult, *, sample_step_s, chunk_s, jd0, fr0, workers,
-                 stride, safety, floor_km, max_pad_km=25.0):
+                 stride, safety, floor_km, max_pad_km=25.0, backend="heyoka"):
         self.satrecs = satrecs
         self.mult = np.asarray(mult, dtype=np.int64)
         self.T = float(sample_step_s)
@@ -118,7 +119,7 @@ class KnotPropagator:
         if not np.array_equal(order, np.arange(n)):
             raise ValueError("satrecs must be sorted by knot multiple")
         self.h = self.mult * self.T
-        self.groups = []  # (m, start, stop, n_slots, n_mid_slots, [SatrecArray per part])
+        self.groups = []  # (m, start, stop, n_slots, n_mid_slots, [BatchSgp4 per part])
         ms, starts = np.unique(self.mult, return_index=True)
         stops = np.append(starts[1:], n)
         self.slots = np.zeros(n, dtype=np.int64)
@@ -128,7 +129,8 @@ class KnotPropagator:
             ns = int(np.ceil(chunk_s / h)) + 2
             nm = ns // self.stride + 2
             parts = [(a + p0, a + p1) for p0, p1 in split(b - a, self.workers)]
-            arrays = [SatrecArray(satrecs[p0:p1]) if p1 > p0 else None for p0, p1 in parts]
+            arrays = [BatchSgp4(satrecs[p0:p1], backend) if p1 > p0 else None
+                      for p0, p1 in parts]
             self.groups.append((int(m), int(a), int(b), ns, nm, parts, arrays))
             self.slots[a:b] = ns
             self.mid_slots[a:b] = nm
@@ -171,12 +173,12 @@ class KnotPropagator:
                 sa = arrays[p]
                 nt, nmid = len(knots), len(mids)
                 jd = np.full(nt, self.jd0)
-                e, r, v = sa.sgp4(jd, self.fr0 + knots / SECONDS_PER_DAY)
                 base = self.off[p0]
                 blk = slice(base, base + (p1 - p0) * ns)
-                self.R[blk].reshape(p1 - p0, ns, 3)[:, :nt] = r
-                self.V[blk].reshape(p1 - p0, ns, 3)[:, :nt] = v
-                self.E[blk].reshape(p1 - p0, ns)[:, :nt] = e
+                sa.sgp4_into(jd, self.fr0 + knots / SECONDS_PER_DAY,
+                             self.E[blk].reshape(p1 - p0, ns)[:, :nt],
+                             self.R[blk].reshape(p1 - p0, ns, 3)[:, :nt],
+                             self.V[blk].reshape(p1 - p0, ns, 3)[:, :nt])
                 if nmid:
                     e2, r2, _ = sa.sgp4(np.full(nmid, self.jd0), self.fr0 + mids / SECONDS_PER_DAY)
                     mb = self.mid_off[p0]
@@ -195,6 +197,23 @@ class KnotPropagator:
 
     def _post(self, m, a, b, ns, nm, knots, mids, c0):
         """Validity and interpolation pads of objects ``a:b`` (one knot group) for this chunk."""
+        nt, nmid = len(knots), len(mids)
+        h = m * self.T
+        base, mb = self.off[a], self.mid_off[a]
+        r = self.R[base:base + (b - a) * ns].reshape(b - a, ns, 3)
+        v = self.V[base:base + (b - a) * ns].reshape(b - a, ns, 3)
+        e = self.E[base:base + (b - a) * ns].reshape(b - a, ns)
+        rm = self.RM[mb:mb + (b - a) * nm].reshape(b - a, nm, 3)
+        em = self.EM[mb:mb + (b - a) * nm].reshape(b - a, nm)
+        kseg = (np.rint(mids / h - _CHECK_S).astype(np.int64) - int(round(knots[0] / h))
+                if nmid else np.zeros(0, dtype=np.int64))
+        _post_kernel(r, v, e, nt, rm, em, kseg, np.asarray(knots, dtype=np.float64), float(h),
+                     float(c0), self.safety, self.floor_km, self.max_pad_km,
+                     self.failed_at_s[a:b], self.t_first[a:b], self.nk[a:b],
+                     self.valid_end[a:b], self.pad[a:b])
+
+    def _post_numpy(self, m, a, b, ns, nm, knots, mids, c0):
+        """numpy twin of :meth:`_post` (the definition; the kernel is tested against it)."""
         t_first, nk, valid_end, pad = self.t_first, self.nk, self.valid_end, self.pad
         nt, nmid = len(knots), len(mids)
         h = m * self.T
@@ -261,3 +280,80 @@ class KnotPropagator:
             seg_ok &= np.arange(nt - 1)[None, :] < first_blown[:, None]
         pad[a:b] = np.where(seg_ok, seg_pad, 0.0).max(axis=1, initial=self.floor_km)
 
+
+
+@njit(cache=True)
+def _post_kernel(r, v, e, nt, rm, em, kseg, knots, h, c0, safety, floor_km, max_pad_km,
+                 failed_at_s, t_first, nk, valid_end, pad):
+    """Per object of one knot group: first failure, usable end and interpolation pad.
+
+    Same rules as :meth:`KnotPropagator._post_numpy`, one object at a time.
+    """
+    n = r.shape[0]
+    nseg = nt - 1
+    c3 = np.empty((max(nseg, 1), 3))
+    seg_est = np.empty(max(nseg, 1))
+    s_ = _CHECK_S
+    h00 = 2 * s_**3 - 3 * s_**2 + 1
+    h10 = (s_**3 - 2 * s_**2 + s_) * h
+    h01 = 3 * s_**2 - 2 * s_**3
+    h11 = (s_**3 - s_**2) * h
+    k_c3 = 6.0 / h**3
+    k_jump = h**3 / 384.0
+    for i in range(n):
+        first_bad = nt
+        for k in range(nt):
+            rad = np.sqrt(r[i, k, 0] ** 2 + r[i, k, 1] ** 2 + r[i, k, 2] ** 2)
+            spd = np.sqrt(v[i, k, 0] ** 2 + v[i, k, 1] ** 2 + v[i, k, 2] ** 2)
+            # SGP4 sometimes returns no error code for states that are no orbit at all.
+            if e[i, k] != 0 or not (rad > MIN_RADIUS_KM) or not (rad < MAX_RADIUS_KM) \
+                    or not (spd < MAX_SPEED_KM_S):
+                first_bad = k
+                break
+        if first_bad < nt:
+            failed_at_s[i] = min(failed_at_s[i], knots[first_bad])
+        t_first[i] = knots[0] - c0
+        nk[i] = nt
+        last_good = first_bad - 1
+        earlier = failed_at_s[i] <= knots[0]
+        for k in range(nseg):
+            for d in range(3):
+                c3[k, d] = (2 * (r[i, k, d] - r[i, k + 1, d])
+                            + h * (v[i, k, d] + v[i, k + 1, d])) * k_c3
+            seg_est[k] = 0.0
+        for k in range(nseg - 1):
+            jump = np.sqrt((c3[k + 1, 0] - c3[k, 0]) ** 2 + (c3[k + 1, 1] - c3[k, 1]) ** 2
+                           + (c3[k + 1, 2] - c3[k, 2]) ** 2) * k_jump
+            if np.isnan(jump):
+                jump = np.inf
+            seg_est[k] = max(seg_est[k], jump)
+            seg_est[k + 1] = max(seg_est[k + 1], jump)
+        for q in range(len(kseg)):
+            k = kseg[q]
+            if em[i, q] != 0:
+                continue
+            err2 = 0.0
+            for d in range(3):
+                p = (h00 * r[i, k, d] + h10 * v[i, k, d] + h01 * r[i, k + 1, d]
+                     + h11 * v[i, k + 1, d])
+                err2 += (p - rm[i, q, d]) ** 2
+            err = np.sqrt(err2) / _CHECK_GAIN
+            if np.isnan(err):
+                err = np.inf
+            seg_est[k] = max(seg_est[k], err)
+        # A segment SGP4 cannot be interpolated over (a decaying object in its last
+        # revolutions) ends the object's usable time like an SGP4 error does.
+        lim = last_good
+        p_max = floor_km
+        for k in range(min(last_good, nseg)):
+            seg_pad = safety * seg_est[k] + floor_km
+            if not (seg_pad <= max_pad_km):
+                failed_at_s[i] = min(failed_at_s[i], knots[k])
+                lim = min(lim, k)
+                break
+            p_max = max(p_max, seg_pad)
+        pad[i] = p_max
+        if earlier or lim < 1:
+            valid_end[i] = -np.inf
+        else:
+            valid_end[i] = knots[lim] - c0
