@@ -565,3 +565,182 @@ def test_cdm_rebuilds_the_snapshot_from_the_store_until_the_store_changes(
     assert runner.invoke(app, ["ingest", str(other), "--db", db_url]).exit_code == 0
     refused = runner.invoke(app, args)
     assert refused.exit_code == 2 and "digest" in refused.output
+
+
+# ------------------------------------------------------------------ proximity + maneuver history
+
+ISS_REBOOSTS = DATA / "tle-history" / "iss_reboosts_published_2020-2025.csv"
+ISS, NAUKA, CYGNUS_NG19 = 25544, 49044, 57488
+
+
+def _catalog_subset(tmp_path, src, ids, name="subset.txt"):
+    """The 3LE records of these objects from a gzip catalog, as a new file."""
+    with gzip.open(src, "rt") as fh:
+        lines = fh.read().splitlines()
+    keep = [x for k, line in enumerate(lines) if line.startswith(tuple(f"1 {i}" for i in ids))
+            for x in lines[k - 1:k + 2]]
+    assert len(keep) == 3 * len(ids)
+    path = tmp_path / name
+    path.write_text("\n".join(keep) + "\n")
+    return path
+
+
+def _utc_days(text: str) -> float:
+    """Days since 2000-01-01T12:00Z of an ISO time ('Z' or offset)."""
+    from datetime import UTC, datetime
+
+    when = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return (when - datetime(2000, 1, 1, 12, tzinfo=UTC)).total_seconds() / 86400.0
+
+
+def _largest_sma_rise_km(first_utc: str, last_utc: str) -> float:
+    """Largest rise of the ISS semi-major axis (from the TLE mean motion, Kozai) between
+    consecutive element sets with epochs in [first, last]: a reboost shows as a km-size rise,
+    drag only ever lowers it (an independent look at the raw history)."""
+    from kizuna.catalog.reader import read_catalog
+
+    sets = read_catalog(ISS_HISTORY).element_sets
+    t = np.array([(es.epoch_jd - 2451545.0) + es.epoch_fr for es in sets])
+    n_rad_s = np.array([es.mean_motion_rev_day for es in sets]) * 2 * np.pi / 86400.0
+    order = np.argsort(t)
+    t, a_km = t[order], (398600.8 / n_rad_s[order] ** 2) ** (1 / 3)
+    m = (t >= _utc_days(first_utc)) & (t <= _utc_days(last_utc))
+    assert m.sum() >= 10
+    return float(np.diff(a_km[m]).max())
+
+
+def _rows_by_other(path):
+    return {r["other_norad_id"]: r for r in csv.DictReader(path.read_text().splitlines())}
+
+
+def test_proximity_flags_the_published_iss_reboost_before_the_approach_from_files_and_store(
+    runner, tmp_path
+):
+    import os
+    from datetime import UTC, datetime, timedelta
+
+    # Cygnus NG-19 (protected) with the ISS and its Nauka module, as catalogued on
+    # 2023-09-09 (Cygnus and Nauka share a set of 2023-09-04, the ISS set is of 2023-09-05).
+    cat = _catalog_subset(tmp_path, CATALOG_2023, (ISS, NAUKA, CYGNUS_NG19))
+    published = next(r for r in csv.DictReader(ISS_REBOOSTS.read_text().splitlines())
+                     if r["burn_start_utc"].startswith("2023-09-08"))
+    burn_mid = (datetime.fromisoformat(published["burn_start_utc"]).replace(tzinfo=UTC)
+                + timedelta(seconds=float(published["burn_duration_s"]) / 2))
+    # the raw history: the ISS orbit rose by km between the sets around the reboost
+    assert _largest_sma_rise_km("2023-09-06T00:00:00Z", "2023-09-10T00:00:00Z") > 3.0
+
+    args = ["proximity", str(cat), "--protected", str(CYGNUS_NG19), "--start",
+            "2023-09-09T00:00:00Z", "--days", "1", "--workers", "1"]
+    from_files = tmp_path / "files.csv"
+    res = runner.invoke(app, [*args, "--history", str(ISS_HISTORY), "-o", str(from_files)])
+    assert res.exit_code == 0, res.output
+    rows = _rows_by_other(from_files)
+    assert set(rows) == {str(ISS), str(NAUKA)}
+    iss = rows[str(ISS)]
+    assert iss["kind"] == "proximity"
+    assert (iss["maneuver_before"], iss["maneuver_checked"]) == ("true", "true")
+    burn = datetime.fromisoformat(iss["maneuver_utc"].replace("Z", "+00:00"))
+    assert abs(burn - burn_mid) < timedelta(hours=1)  # measured: 20 min after mid-burn
+    # inside the LEO look-back (3 days before the start .. the closest approach)
+    closest = datetime.fromisoformat(iss["min_range_utc"].replace("Z", "+00:00"))
+    assert datetime(2023, 9, 6, tzinfo=UTC) <= burn <= closest
+    assert 1.5 < float(iss["maneuver_delta_v_m_s"]) < 2.5  # the burn was 1314 s of thrust
+    # Nauka has no history at all: not flagged, and the CSV says it could not be checked
+    assert (rows[str(NAUKA)]["maneuver_before"], rows[str(NAUKA)]["maneuver_checked"]) == (
+        "false", "false")
+    # the default store was neither needed nor created
+    assert not (Path(os.environ["KIZUNA_DATA_DIR"]) / "kizuna.sqlite").exists()
+
+    # Same history ingested into a store: --db alone gives the same CSV.
+    db = f"sqlite:///{tmp_path / 'history.sqlite'}"
+    assert runner.invoke(app, ["ingest", str(ISS_HISTORY), "--db", db]).exit_code == 0
+    from_store = tmp_path / "store.csv"
+    res = runner.invoke(app, [*args, "--db", db, "-o", str(from_store)])
+    assert res.exit_code == 0, res.output
+    assert "store history:" in res.output
+    assert from_store.read_text() == from_files.read_text()
+    off = runner.invoke(app, [*args, "--db", db, "--no-store-history", "-o", str(from_store)])
+    assert off.exit_code == 0
+    assert _rows_by_other(from_store)[str(ISS)]["maneuver_before"] == "false"
+
+
+def test_proximity_without_a_maneuver_in_the_look_back_is_not_flagged(runner, tmp_path):
+    cat = _catalog_subset(tmp_path, CATALOG_2023, (ISS, NAUKA, CYGNUS_NG19))
+    out = tmp_path / "p.csv"
+    # default start: the newest epoch of these three sets, the ISS set of 2023-09-05T05:10Z
+    res = runner.invoke(app, ["proximity", str(cat), "--protected", str(CYGNUS_NG19),
+                              "--days", "1", "--workers", "1", "--history", str(ISS_HISTORY),
+                              "-o", str(out)])
+    assert res.exit_code == 0, res.output
+    iss = _rows_by_other(out)[str(ISS)]
+    start, end = iss["start_utc"], iss["end_utc"]
+    assert start.startswith("2023-09-05T05:10")
+    # references: no published correction in [start - 3 d, end], and the raw history
+    # shows no rise of the orbit there (drag only)
+    look_back = _utc_days(start) - 3.0
+    for r in csv.DictReader(ISS_REBOOSTS.read_text().splitlines()):
+        assert not look_back <= _utc_days(r["burn_start_utc"][:16] + ":00Z") <= _utc_days(end)
+    assert _largest_sma_rise_km("2023-09-02T05:10:00Z", end) < 0.1
+    assert (iss["maneuver_before"], iss["maneuver_checked"]) == ("false", "true")
+    assert iss["maneuver_utc"] == ""
+
+
+def test_screen_pc_no_record_never_creates_or_writes_a_store(runner, tmp_path):
+    import dataclasses
+    import hashlib
+    import os
+
+    from kizuna.api import load_catalog
+    from kizuna.collision.screening_pc import model_for, pc_for_events
+    from kizuna.screening import screen
+    from kizuna.store.covariances import save_covariance_models
+    from kizuna.store.session import open_store
+
+    args = ["screen", str(IRIDIUM33_DEBRIS), "--days", "0.5", "--threshold-km", "20",
+            "--workers", "1", "--pc", "--no-record"]
+    snapshot, _ = load_catalog(IRIDIUM33_DEBRIS)
+    engine = screen(snapshot, duration_s=43200.0, threshold_km=20.0, workers=1)
+    assert len(engine.events) >= 5
+
+    def pcs(path):
+        return [float(r["pc"]) for r in csv.DictReader(path.read_text().splitlines())]
+
+    # 1. no --db: no store opened, every object gets its documented default model
+    default_store = Path(os.environ["KIZUNA_DATA_DIR"]) / "kizuna.sqlite"
+    out = tmp_path / "defaults.csv"
+    res = runner.invoke(app, [*args, "-o", str(out)])
+    assert res.exit_code == 0, res.output
+    assert not default_store.exists() and "recorded as run" not in res.output
+    pc_default, _, _ = pc_for_events(engine.events, snapshot, engine.start, models={})
+    assert pcs(out) == pytest.approx(list(pc_default), rel=1e-6)
+
+    # 2. --db naming a store that does not exist: not created (nor its folder)
+    missing = tmp_path / "nowhere" / "k.sqlite"
+    res = runner.invoke(app, [*args, "-o", str(tmp_path / "b.csv"), "--db", f"sqlite:///{missing}"])
+    assert res.exit_code == 0, res.output
+    assert "no store at" in res.output and not missing.parent.exists()
+    assert pcs(tmp_path / "b.csv") == pcs(out)
+
+    # 3. an existing store with a fitted model for one object: read, and left unchanged
+    path = tmp_path / "s.sqlite"
+    url = f"sqlite:///{path}"
+    target = int(engine.events["primary_norad_id"][0])
+    base = model_for(snapshot, target)
+    wide = dataclasses.replace(base, source="history", coefficients=tuple(
+        tuple(3.0 * x for x in row) for row in base.coefficients))
+    with open_store(url) as store, store.begin_write() as session:
+        save_covariance_models(session=session, models=[wide])
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    out3 = tmp_path / "fitted.csv"
+    res = runner.invoke(app, [*args, "-o", str(out3), "--db", url])
+    assert res.exit_code == 0, res.output
+    assert "1 of" in res.output  # "1 of N objects with a covariance fitted"
+    pc_fitted, _, _ = pc_for_events(engine.events, snapshot, engine.start,
+                                    models={target: wide})
+    assert pcs(out3) == pytest.approx(list(pc_fitted), rel=1e-6)
+    assert pcs(out3) != pcs(out)  # the stored model changed the answer
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == digest
+    with open_store(url, upgrade_schema=False) as store, store.begin() as session:
+        from sqlalchemy import text
+
+        assert session.execute(text("SELECT count(*) FROM runs")).scalar() == 0

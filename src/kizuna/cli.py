@@ -12,7 +12,7 @@ import json
 import sys
 import time
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -361,6 +361,79 @@ def _covariance_models(db: str | None, viewer: str | None, norad_ids):
                                       releasable_to=viewer)
 
 
+def _existing_store(db: str | None):  # -> (Store | None, reason)
+    """The store at ``db`` (or the default URL), opened without creating or migrating it.
+
+    For commands that must not write a store: returns ``(store, None)``, or
+    ``(None, reason)`` when there is no usable store there (no SQLite file,
+    an unreachable database, or a schema older than this version's).
+    """
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from kizuna.store.session import alembic_config, default_url, open_store
+
+    url = db or default_url()
+    try:
+        parsed = make_url(url)
+    except Exception:  # noqa: BLE001 - any parse failure is a caller mistake
+        _fail(f"cannot parse store URL {url!r}: use e.g. sqlite:///path/kizuna.sqlite")
+    shown = parsed.render_as_string(hide_password=True)
+    if parsed.get_backend_name() == "sqlite" and (
+            parsed.database in (None, "", ":memory:")
+            or not Path(parsed.database).expanduser().is_file()):
+        return None, f"no store at {shown}"
+    store = None
+    try:
+        store = open_store(url, upgrade_schema=False)
+        with store.engine.connect() as connection:
+            current = MigrationContext.configure(connection).get_current_revision()
+    except (KizunaError, SQLAlchemyError) as exc:
+        if store is not None:
+            store.dispose()
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        return None, f"cannot read the store at {shown}: {first}"
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    if current != head:
+        store.dispose()
+        return None, (f"the store at {shown} has schema revision {current}, not {head} "
+                      "(kizuna db upgrade)")
+    return store, None
+
+
+def _snapshot_of(catalog: list[Path] | None, db: str | None, viewer: str | None, *,
+                 as_of: datetime | None = None, read_only: bool = False):
+    """As :func:`_snapshot`; from the store, the newest sets at or before ``as_of``, and,
+    with ``read_only``, only from a store that exists (never created or migrated)."""
+    if catalog or (not read_only and as_of is None):
+        return _snapshot(catalog, db, viewer)
+    from kizuna.store.repository import load_snapshot
+
+    if read_only:
+        store, why = _existing_store(db)
+        if store is None:
+            _fail(f"{why}: ingest a catalog first (kizuna ingest) or pass a catalog file")
+    else:
+        store = _open(db)
+    with store, store.begin() as session:
+        return load_snapshot(session=session, as_of=as_of, releasable_to=viewer)
+
+
+def _stored_covariance_models(db: str | None, viewer: str | None, norad_ids):
+    """As :func:`_covariance_models`, from an existing store only ({} and a note if none)."""
+    from kizuna.store.covariances import load_covariance_models
+
+    store, why = _existing_store(db)
+    if store is None:
+        err.print(f"{why}: default covariance models for every object")
+        return {}
+    with store, store.begin() as session:
+        return load_covariance_models(session=session, norad_ids=[int(i) for i in norad_ids],
+                                      releasable_to=viewer)
+
+
 @app.command()
 def screen(
     catalog: Annotated[list[Path] | None, typer.Argument(
@@ -382,12 +455,15 @@ def screen(
         "cluster instead of this machine; same CSV.")] = None,
     top: Annotated[int, typer.Option(help="Closest approaches to list in the summary.")] = 10,
     record: Annotated[bool, typer.Option(help="Record the run and its events in the store "
-                                         "(--db or the default store).")] = True,
+                                         "(--db or the default store). --no-record never "
+                                         "creates or writes a store.")] = True,
     with_pc: Annotated[bool, typer.Option(
         "--pc/--no-pc", help="Also compute each close approach's probability of collision "
-        "(Foster; covariance models fitted in the store (--db or default) where there are, "
-        "else defaults by regime and type; combined HBR from the CARA table) and add the "
-        "columns pc,pc_method.")] = False,
+        "(Foster; covariance models fitted in the store where there are, else defaults by "
+        "regime and type; combined HBR from the CARA table) and add the columns "
+        "pc,pc_method. The store is --db or the default one; with --no-record it is read "
+        "only if it exists and --db was given or the catalog comes from it, otherwise every "
+        "object gets the default model.")] = False,
     viewer: ViewerOption = None,
 ) -> None:
     """Conjunction screening: every close approach below the threshold in the window.
@@ -400,7 +476,7 @@ def screen(
     from kizuna.report import print_screening
     from kizuna.screening import screen as run_screen
 
-    snapshot = _snapshot(catalog, db, viewer)
+    snapshot = _snapshot_of(catalog, db, viewer, read_only=not record)
     primaries = _parse_ids(primary)
     if primaries is not None:
         missing = sorted(set(primaries) - set(snapshot.norad_id.tolist()))
@@ -433,7 +509,14 @@ def screen(
 
         ev = result.events
         ids = np.unique(np.concatenate([ev["primary_norad_id"], ev["secondary_norad_id"]]))
-        models = _covariance_models(db, viewer, ids) if len(ids) else {}
+        if not len(ids):
+            models = {}
+        elif record:  # the store is written anyway
+            models = _covariance_models(db, viewer, ids)
+        elif db is not None or not catalog:  # asked for: read it if it exists
+            models = _stored_covariance_models(db, viewer, ids)
+        else:  # --no-record, no --db: no store at all
+            models = {}
         try:
             pc_values, pc_methods, _ = pc_for_events(ev, snapshot, result.start, models=models)
         except KizunaError as exc:
@@ -643,6 +726,25 @@ def cdm(
 # ------------------------------------------------------------------ maneuvers
 
 
+def _read_history(paths: list[Path]):  # -> (list[ElementSet], list[Rejection])
+    """Every element set of these history files; rejected records are listed on stderr."""
+    from kizuna.catalog.reader import read_catalog
+
+    sets = []
+    rejected: list[Rejection] = []
+    for path in paths:
+        try:
+            result = read_catalog(path)
+        except KizunaError as exc:
+            _fail(str(exc))
+        sets.extend(result.element_sets)
+        rejected.extend(result.rejected)
+    if rejected:
+        err.print(f"{len(rejected)} records rejected while reading the history:")
+        _print_rejections(rejected)
+    return sets, rejected
+
+
 @app.command()
 def maneuvers(
     history: Annotated[list[Path] | None, typer.Argument(
@@ -667,19 +769,7 @@ def maneuvers(
 
     rejected: list[Rejection] = []
     if history:
-        from kizuna.catalog.reader import read_catalog
-
-        sets = []
-        for path in history:
-            try:
-                result = read_catalog(path)
-            except KizunaError as exc:
-                _fail(str(exc))
-            sets.extend(result.element_sets)
-            rejected.extend(result.rejected)
-        if rejected:
-            err.print(f"{len(rejected)} records rejected while reading the history:")
-            _print_rejections(rejected)
+        sets, rejected = _read_history(history)
     else:
         if norad is None:
             _fail("give HISTORY files, or --norad ID to read that object's history from the store")
@@ -764,10 +854,34 @@ def pc(
 # ------------------------------------------------------------------ proximity
 
 
+# Store history read for the objects of proximity events, around the window: the
+# maneuver detector learns each object's noise from the pairs around a burn (a
+# rolling window of +-20 pairs) and confirms a step with the sets after it.
+STORE_HISTORY_BEFORE_DAYS = 30.0  # before the start of the look-back
+STORE_HISTORY_AFTER_DAYS = 10.0  # after the window end (the longest gap assessed)
+
+
+def _store_history(db: str | None, viewer: str | None, norad_ids, start: datetime,
+                   end: datetime):  # -> (list[ElementSet], reason | None)
+    """The stored element sets of these objects with epochs in [start, end], read only."""
+    from kizuna.store.repository import element_set_history
+
+    store, why = _existing_store(db)
+    if store is None:
+        return [], why
+    sets = []
+    with store, store.begin() as session:
+        for norad_id in sorted(norad_ids):
+            sets.extend(element_set_history(session=session, norad_id=int(norad_id),
+                                            releasable_to=viewer, start=start, end=end))
+    return sets, None
+
+
 @app.command()
 def proximity(
     catalog: Annotated[list[Path] | None, typer.Argument(
-        help="Catalog file(s); omit to use the store (--db).")] = None,
+        help="Catalog file(s); omit to use the store (--db): the newest set per object at "
+        "or before --start.")] = None,
     protected: Annotated[str, typer.Option(
         help="Comma-separated NORAD ids of the protected assets.")] = "",
     output: Annotated[Path, typer.Option("-o", "--output", help="Output CSV.")] = Path(
@@ -777,6 +891,14 @@ def proximity(
     = None,
     days: Annotated[float, typer.Option(min=0.0, help="Window length in days.")] = 7.0,
     workers: Annotated[int | None, typer.Option(min=1, help="Cores; default all.")] = None,
+    history: Annotated[list[Path] | None, typer.Option(
+        "--history", help="Element-set history file (TLE/3LE, OMM KVN/XML/JSON/CSV; gzip ok; "
+        "repeat for more): maneuvers are detected in it, for the maneuver_before columns "
+        "and for fly-bys after a maneuver.")] = None,
+    store_history: Annotated[bool, typer.Option(
+        "--store-history/--no-store-history", help="When the store is used (--db given, or "
+        "no CATALOG), also detect maneuvers in the element-set history it keeps for the "
+        "other object of each event. The store is only read, never created.")] = True,
     record: Annotated[bool, typer.Option(help="Store the events (--db or the default "
                                          "store).")] = False,
     viewer: ViewerOption = None,
@@ -784,37 +906,70 @@ def proximity(
     """Proximity operations against protected assets (one CSV row per event).
 
     CSV columns: protected_norad_id, other_norad_id, start_utc, end_utc, min_range_km,
-    min_range_utc, then kind, duration_h, ranges, RIC at the minimum, motion, flags and the
-    maneuver that preceded the event (none yet: no history is passed).
+    min_range_utc, then kind, duration_h, ranges, RIC at the minimum, motion, flags, the
+    maneuver of the other object that preceded the event (maneuver_before, maneuver_utc,
+    maneuver_delta_v_m_s), regime, and maneuver_checked: true when the other object's
+    history (--history files, the store) spans the look-back before the event, so that
+    maneuver_before=false means "none detected" rather than "no history".
+    Exit 1 when history records were rejected (the good ones were used).
     """
-    from kizuna.detection.proximity import detect_proximity
+    from kizuna.detection.proximity import detect_proximity, with_maneuver_history
 
     assets = _parse_ids(protected)
     if not assets:
         _fail("give --protected ID,... (NORAD ids of the assets to protect)")
     if days <= 0:
         _fail("--days must be positive")
-    snapshot = _snapshot(catalog, db, viewer)
+    t_start = _parse_time(start)
+    file_sets, rejected = _read_history(history) if history else ([], [])
+    snapshot = _snapshot_of(catalog, db, viewer, as_of=t_start, read_only=not record)
     missing = sorted(set(assets) - set(snapshot.norad_id.tolist()))
     if missing:
         _fail(f"protected assets not in the catalog: {', '.join(map(str, missing))}", 1)
     err.print(f"proximity of {len(snapshot):,} objects to {len(assets)} assets, {days:g} days ...")
     try:
-        report = detect_proximity(snapshot, assets, start=_parse_time(start),
-                                  duration_s=days * 86400.0, workers=workers)
+        report = detect_proximity(snapshot, assets, start=t_start, duration_s=days * 86400.0,
+                                  workers=workers, history=file_sets if history else None)
+        others = {e.other_norad_id for e in report.events}
+        if store_history and (db is not None or not catalog) and others:
+            look_s = max(v.maneuver_lookback_s for v in report.asset_limits.values())
+            sets, why = _store_history(
+                db, viewer, others,
+                report.start - timedelta(seconds=look_s, days=STORE_HISTORY_BEFORE_DAYS),
+                report.start + timedelta(seconds=report.duration_s,
+                                         days=STORE_HISTORY_AFTER_DAYS))
+            if why:
+                err.print(f"no store history: {why}")
+            else:
+                err.print(f"store history: {len(sets):,} element sets of "
+                          f"{len({es.norad_id for es in sets}):,} of the {len(others):,} "
+                          "objects in the events")
+            if sets:
+                mine = [es for es in file_sets if es.norad_id in others]
+                report = with_maneuver_history(report, sets + mine, source="store")
     except KizunaError as exc:
         _fail(str(exc))
     report.to_csv(output)
     err.print(f"{len(report):,} proximity events -> {output}")
+    if history or report.maneuver_source != "none":
+        n_man = sum(e.maneuver is not None for e in report.events)
+        n_unchecked = sum(not (e.maneuver_checked or e.maneuver is not None)
+                          for e in report.events)
+        err.print(f"  maneuvers ({report.maneuver_source}): {n_man} events preceded by a "
+                  f"maneuver of the other object; {n_unchecked} events whose other object "
+                  "has no history spanning the look-back (maneuver_checked=false)")
     for e in report.events[:10]:
+        burn = (f"; maneuver {report.time_of(e.start_s - e.maneuver.seconds_before_start)}"
+                if e.maneuver is not None else "")
         err.print(f"  {e.protected_norad_id} <- {e.other_norad_id} {e.kind} "
-                  f"min {e.min_range_km:.2f} km: {e.motion}", markup=False)
+                  f"min {e.min_range_km:.2f} km: {e.motion}{burn}", markup=False)
     if record:
         from kizuna.store.events import record_proximity
 
         with _open(db) as store, store.begin_write() as session:
             ids = record_proximity(session=session, report=report)
         err.print(f"stored {len(ids)} events (kizuna events --kind proximity)")
+    raise typer.Exit(1 if rejected else 0)
 
 
 @app.command()

@@ -109,6 +109,94 @@ def test_iss_false_alarms_per_year(iss_result, data_dir):
     assert int((unmatched & small).sum()) / years <= 2.0
 
 
+# ------------------------------------------------------------------ second public list
+
+ADDITIONAL = "iss_orbit_changes_additional_2020-2024.csv"
+YEARS = 5.0  # 2020-01-01 .. 2024-12-31
+MATCH_DAYS = 1.0
+
+
+def _additional(data_dir):
+    """Orbit changes of the second list, without the aborted 5-second firing (no orbit change)."""
+    rows = []
+    with open(data_dir / "tle-history" / ADDITIONAL, encoding="utf-8") as f:
+        for r in csv.DictReader(f):
+            if r["status"] == "aborted":
+                continue
+            s = r["burn_start_utc"]
+            rows.append((datetime.fromisoformat(s if "T" in s else s + "T12:00"), r))
+    return rows
+
+
+def union_measurement(result, first, additional):
+    """Detections against the published list and the union of both lists (docs table).
+
+    ``first`` and ``additional`` are ``(datetime, row)`` lists; an event is detected
+    and a detection matched when they are within ``MATCH_DAYS``.
+    """
+    tb = _burn_days(result)
+    ref_first = np.array([_days(w) for w, _ in first])
+    ref_union = np.array([_days(w) for w, _ in first + additional])
+    gap_event = np.min(np.abs(tb[:, None] - ref_union[None, :]), axis=0)
+    matched_first = np.min(np.abs(tb[:, None] - ref_first[None, :]), axis=1) <= MATCH_DAYS
+    matched_union = np.min(np.abs(tb[:, None] - ref_union[None, :]), axis=1) <= MATCH_DAYS
+    small = np.abs(result.delta_a_km) < 0.2
+    rows = first + additional
+    return {
+        "n_detections": len(result),
+        "n_events_first": len(first),
+        "n_events_additional": len(additional),
+        "missed_events": [rows[k] for k in np.flatnonzero(gap_event > MATCH_DAYS)],
+        "unmatched_first": int((~matched_first).sum()),
+        "explained_by_additional": int((matched_union & ~matched_first).sum()),
+        "unmatched_union": np.flatnonzero(~matched_union),
+        "unmatched_union_small": int((~matched_union & small).sum()),
+        "unmatched_union_large": int((~matched_union & ~small).sum()),
+    }
+
+
+def test_iss_additional_list_rows_have_a_source_and_say_whether_the_time_is_known(data_dir):
+    with open(data_dir / "tle-history" / ADDITIONAL, encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    assert rows
+    for r in rows:
+        assert r["source_url"].startswith(("https://", "http://")), r
+        assert r["time_given"] in ("time", "date only"), r
+        assert ("T" in r["burn_start_utc"]) == (r["time_given"] == "time"), r
+        assert 2020 <= datetime.fromisoformat(r["burn_start_utc"][:10]).year <= 2024, r
+        assert r["status"] in ("actual", "planned (announcement)", "aborted"), r
+
+
+def test_iss_both_public_lists_against_the_detections(iss_result, data_dir):
+    """The second list explains most detections the first list leaves unmatched.
+
+    Measured (docs/design/maneuvers.md): 64 of the 65 events of both lists detected
+    within a day; the miss is the 2023-08-06 debris avoidance (196 s, +0.5 km), a
+    step at the detection limit of the 2023 noise (20 sigma of about 20 m per set
+    pair). Of the 66 detections the first list leaves unmatched, 43 fall on a
+    second-list event; 23 remain (4.6 per year): 14 orbit raises of 0.5-5 km and
+    9 steps under 0.2 km.
+    """
+    m = union_measurement(iss_result, _published(data_dir), _additional(data_dir))
+    n_events = m["n_events_first"] + m["n_events_additional"]
+    # recall: only burns at the detection limit (reported change <= 0.5 km) may be missed
+    assert len(m["missed_events"]) <= 0.05 * n_events
+    for _, row in m["missed_events"]:
+        assert row["mean_altitude_change_km"], f"missed {row['burn_start_utc']} of unknown size"
+        assert abs(float(row["mean_altitude_change_km"])) <= 0.5, row["burn_start_utc"]
+    # most of the first list's unmatched detections are events of the second list
+    assert m["explained_by_additional"] >= 0.6 * m["unmatched_first"]
+    # false alarms against the union: still above the 2/yr target (said so in the docs)
+    assert len(m["unmatched_union"]) / YEARS <= 5.0
+    assert m["unmatched_union_small"] / YEARS <= 2.0
+    # what is left at >= 0.2 km looks like unlisted reboosts: every one raises the orbit
+    # and has a burn time fixed to better than an hour by its along-track residual
+    for k in m["unmatched_union"]:
+        if abs(iss_result.delta_a_km[k]) >= 0.2:
+            assert iss_result.delta_a_km[k] > 0.0, k
+            assert iss_result.time_sigma_s[k] < 3600.0, k
+
+
 def test_iss_history_is_order_and_duplicate_insensitive(iss_sets, iss_result):
     sets = list(iss_sets[:3000])
     base = detect_maneuvers(sets).csv_text()
@@ -284,3 +372,30 @@ def test_history_arrays_match_element_sets(iss_sets):
     with pytest.raises(ManeuverError, match="same length"):
         ElementHistory(h.norad_id, h.epoch_jd[:3], *(getattr(h, f) for f in list(
             h.__dataclass_fields__)[2:]))
+
+
+if __name__ == "__main__":  # the docs table: .venv/bin/python tests/detection/test_maneuvers.py
+    from pathlib import Path
+
+    data = Path(__file__).resolve().parents[1] / "data"
+    res = detect_maneuvers(read_catalog(data / "tle-history" /
+                                        "iss_25544_gp_history_2020-2024.csv.gz").element_sets)
+    m = union_measurement(res, _published(data), _additional(data))
+    n_events = m["n_events_first"] + m["n_events_additional"]
+    print(f"detections {m['n_detections']}; events: first list {m['n_events_first']}, "
+          f"second list {m['n_events_additional']}")
+    print(f"events detected within {MATCH_DAYS:g} d: {n_events - len(m['missed_events'])}"
+          f"/{n_events}; missed: {[r['burn_start_utc'] for _, r in m['missed_events']]}")
+    print(f"unmatched against the first list {m['unmatched_first']} "
+          f"({m['unmatched_first'] / YEARS:.1f}/yr); explained by the second list "
+          f"{m['explained_by_additional']}")
+    n_left = len(m["unmatched_union"])
+    print(f"unmatched against the union {n_left} ({n_left / YEARS:.1f}/yr): "
+          f"|da| >= 0.2 km {m['unmatched_union_large']} "
+          f"({m['unmatched_union_large'] / YEARS:.1f}/yr), |da| < 0.2 km "
+          f"{m['unmatched_union_small']} ({m['unmatched_union_small'] / YEARS:.1f}/yr)")
+    rows = res.rows()
+    for k in m["unmatched_union"]:
+        r = rows[k]
+        print(f"  {r['time_utc']}  da {r['delta_a_km']:>8} km  dv {r['delta_v_m_s']} m/s  "
+              f"time sigma {r['time_sigma_s']:>6} s  score {r['score']}")

@@ -27,7 +27,7 @@ from kizuna.detection.proximity import (
 from kizuna.timelib import SECONDS_PER_DAY, jd_fr_from_datetime
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "screening"))
-from screening_subsets import FULL_2022, load_snapshot
+from screening_subsets import FULL_2022, FULL_2023, load_snapshot
 
 COMPASS_G2, SJ21, ISS = 34779, 49330, 25544
 # As published in tests/data/catalogs/spacetrack_3le_full_2022-01-25.txt.gz.
@@ -246,3 +246,48 @@ def test_broad_phase_setting_is_checked() -> None:
 
     with pytest.raises(ProximityError, match="broad_phase"):
         ProximitySettings(broad_phase="fast")
+
+
+# ------------------------------------------------------------------ history after the search
+
+NAUKA, CYGNUS_NG19 = 49044, 57488
+
+
+def test_history_added_after_the_search_gives_what_the_search_with_history_gives(data_dir):
+    """Cygnus NG-19 with the ISS (2023-09-09 catalog) after the 2023-09-08 ISS reboost."""
+    from datetime import UTC, datetime
+
+    from kizuna.catalog.reader import read_catalog
+    from kizuna.detection.proximity import with_maneuver_history
+
+    snap = load_snapshot(FULL_2023).subset([ISS, NAUKA, CYGNUS_NG19])
+    iss_sets = read_catalog(data_dir / "tle-history" /
+                            "iss_25544_gp_history_2020-2024.csv.gz").element_sets
+    start = datetime(2023, 9, 9, tzinfo=UTC)
+    during = detect_proximity(snap, [CYGNUS_NG19], start=start, duration_s=DAY, workers=1,
+                              history=iss_sets)
+    plain = detect_proximity(snap, [CYGNUS_NG19], start=start, duration_s=DAY, workers=1)
+    assert plain.maneuver_source == "none"
+    assert not any(e.maneuver_before or e.maneuver_checked for e in plain.events)
+    # sets of objects that are in no event are ignored
+    other = [dataclasses.replace(es, norad_id=99999) for es in iss_sets[:200]]
+    after = with_maneuver_history(plain, other + list(iss_sets))
+    assert after.events == during.events
+    assert after.maneuver_source == during.maneuver_source == "history"
+    by_other = {e.other_norad_id: e for e in after.events}
+    assert by_other[ISS].maneuver_before and by_other[ISS].maneuver_checked
+    assert not (by_other[NAUKA].maneuver_before or by_other[NAUKA].maneuver_checked)
+
+    # the latest maneuver wins: a later one already in the report is kept, an earlier one
+    # is replaced by the reboost found in the history
+    jd0, fr0 = jd_fr_from_datetime(start)
+    burn_s = by_other[ISS].start_s - by_other[ISS].maneuver.seconds_before_start
+    for offset_s, kept in ((+600.0, True), (-86400.0, False)):
+        listed = detect_proximity(snap, [CYGNUS_NG19], start=start, duration_s=DAY, workers=1,
+                                  maneuvers=_maneuvers(ISS, jd0, fr0 + (burn_s + offset_s) / DAY))
+        merged = {e.other_norad_id: e for e in
+                  with_maneuver_history(listed, iss_sets, source="store").events}[ISS]
+        want = burn_s + offset_s if kept else burn_s
+        assert merged.start_s - merged.maneuver.seconds_before_start == pytest.approx(want,
+                                                                                     abs=1e-3)
+        assert merged.maneuver_checked

@@ -77,7 +77,12 @@ from sgp4.api import SatrecArray
 
 from kizuna.catalog.elements import ElementSet
 from kizuna.catalog.snapshot import CatalogSnapshot
-from kizuna.detection.maneuvers import ElementHistory, ManeuverResult, detect_maneuvers
+from kizuna.detection.maneuvers import (
+    ElementHistory,
+    ManeuverError,
+    ManeuverResult,
+    detect_maneuvers,
+)
 from kizuna.errors import KizunaError
 from kizuna.frames import to_ric
 from kizuna.timelib import SECONDS_PER_DAY, as_utc, iso_utc_ms, jd_fr_from_datetime
@@ -93,9 +98,11 @@ __all__ = [
     "detect_proximity",
     "limits_class",
     "proximity_report",
+    "with_maneuver_history",
 ]
 
 MU_KM3_S2 = 398600.8  # WGS-72, as the element sets
+_J2000_JD = 2451545.0
 _TWO_PI = 2.0 * math.pi
 
 PROXIMITY_CSV_COLUMNS = (
@@ -104,7 +111,7 @@ PROXIMITY_CSV_COLUMNS = (
     "kind", "duration_h", "max_range_km", "mean_range_km", "range_rate_m_s",
     "range_history_km", "rel_speed_at_min_km_s", "radial_km", "in_track_km", "cross_track_km",
     "motion", "shared_element_set", "co_orbital", "geo_colocated", "max_delta_lon_deg",
-    "maneuver_before", "maneuver_utc", "maneuver_delta_v_m_s", "regime",
+    "maneuver_before", "maneuver_utc", "maneuver_delta_v_m_s", "regime", "maneuver_checked",
 )
 
 KINDS = ("proximity", "co_orbital", "geo_colocation", "approach_after_maneuver")
@@ -154,7 +161,8 @@ class RegimeLimits:
         for name in self.__dataclass_fields__:
             value = getattr(self, name)
             if not (math.isfinite(value) and value > 0):
-                raise ProximityError(f"RegimeLimits.{name} must be a positive number, got {value!r}")
+                raise ProximityError(f"RegimeLimits.{name} must be a positive number, "
+                                     f"got {value!r}")
         if self.rpo_range_km > self.range_km:
             raise ProximityError("RegimeLimits.rpo_range_km must not exceed range_km")
 
@@ -258,6 +266,13 @@ class ProximityEvent:
     frame (radial, in-track, cross-track): at the minimum, their mean and half
     their spread over the event. ``range_history_km`` holds the range at
     ``history_points`` evenly spaced times from start to end.
+
+    ``maneuver`` is the latest maneuver of the other object in
+    ``[start - maneuver_lookback_s, min_range_s]``. ``maneuver_checked`` says
+    whether "no maneuver" means anything: true when a maneuver was found or
+    when the other object's element-set history was analysed and spans the
+    start of the look-back (first epoch at or before it, last at or after
+    it); false when there was no usable history of the other object.
     """
 
     protected_norad_id: int
@@ -282,6 +297,7 @@ class ProximityEvent:
     geo_colocated: bool = False
     max_delta_lon_deg: float | None = None
     maneuver: ManeuverRef | None = None
+    maneuver_checked: bool = False
 
     @property
     def duration_s(self) -> float:
@@ -294,7 +310,13 @@ class ProximityEvent:
 
 @dataclass(frozen=True, kw_only=True)
 class ProximityReport:
-    """Events sorted by (protected, start, other) and what was looked at."""
+    """Events sorted by (protected, start, other) and what was looked at.
+
+    ``maneuver_source`` says where maneuver information came from: ``"none"``,
+    ``"list"`` (``maneuvers=``), ``"history"`` (``history=``),
+    ``"history+list"``, and ``+<source>`` for each later
+    :func:`with_maneuver_history` (the CLI adds ``"store"``).
+    """
 
     events: tuple[ProximityEvent, ...]
     start: datetime
@@ -353,6 +375,7 @@ class ProximityReport:
                 "maneuver_utc": "" if m is None else str(iso_utc_ms(m.burn_jd, m.burn_fr)),
                 "maneuver_delta_v_m_s": "" if m is None else f"{m.delta_v_m_s:.3f}",
                 "regime": e.regime,
+                "maneuver_checked": str(e.maneuver_checked or m is not None).lower(),
             })
         return out
 
@@ -453,10 +476,13 @@ def detect_proximity(
         Known maneuvers (e.g. :func:`~kizuna.detection.maneuvers.detect_maneuvers`
         over the store's history). Used for "a maneuver preceded it".
     history : ElementHistory or sequence of ElementSet, optional
-        Element-set history; maneuvers are detected in it for the objects
-        that come close (added to ``maneuvers``). A single snapshot has no
+        Element-set history; maneuvers are detected in it (added to
+        ``maneuvers``): in all of it with the ``"elements"`` broad phase, as
+        fly-bys after a maneuver are searched for the objects with a burn; in
+        the objects of the events with ``"screen"``. A single snapshot has no
         history: without either argument no maneuver is ever reported and
-        ``maneuver_source`` says ``"none"``.
+        ``maneuver_source`` says ``"none"``. For a history too large to
+        analyse whole, see :func:`with_maneuver_history`.
     workers : int, optional
         Cores for the screening engine (default all): the whole broad phase
         with ``broad_phase="screen"``, the maneuvered objects only otherwise.
@@ -500,8 +526,9 @@ def detect_proximity(
     thr = max(v.range_km for v in lim.values())
     man = _merge_maneuvers(maneuvers)
     source = "none"
+    span: dict[int, tuple[float, float]] = {}
     if history is not None and cfg.broad_phase == "elements":
-        found = _history_maneuvers(history, None)
+        found, span = _history_maneuvers(history, None)
         man = _merge_maneuvers(maneuvers, found)
         source = "history" if maneuvers is None else "history+list"
         timings["maneuvers"] = time.perf_counter() - t0
@@ -631,7 +658,7 @@ def detect_proximity(
     t0 = time.perf_counter()
     if history is not None and cfg.broad_phase == "screen":
         wanted = {e.other_norad_id for e in out} | {e.other_norad_id for e in flybys}
-        found = _history_maneuvers(history, wanted)
+        found, span = _history_maneuvers(history, wanted)
         man = _merge_maneuvers(maneuvers, found)
         source = "history" if maneuvers is None else "history+list"
     elif history is None and maneuvers is not None:
@@ -640,6 +667,10 @@ def detect_proximity(
         out = [_with_maneuver(e, man, jd0, fr0, lim[e.protected_norad_id]) for e in out]
         flybys = [_with_maneuver(e, man, jd0, fr0, lim[e.protected_norad_id]) for e in flybys]
     out.extend(e for e in flybys if e.maneuver is not None)
+    if span:
+        out = [replace(e, maneuver_checked=True)
+               if _spans_lookback(span, e, jd0, fr0, lim[e.protected_norad_id]) else e
+               for e in out]
     timings["maneuvers"] = timings.get("maneuvers", 0.0) + time.perf_counter() - t0
     out.sort(key=lambda e: (e.protected_norad_id, e.start_s, e.other_norad_id, e.kind))
     timings["total"] = time.perf_counter() - t_all
@@ -664,6 +695,59 @@ def proximity_report(
     """:func:`detect_proximity` over ``days`` days (the demo's entry point)."""
     return detect_proximity(snapshot, assets, start=start, duration_s=float(days) * 86400.0,
                             **kwargs)  # type: ignore[arg-type]
+
+
+def with_maneuver_history(
+    report: ProximityReport,
+    history: ElementHistory | Sequence[ElementSet],
+    *,
+    source: str = "history",
+) -> ProximityReport:
+    """``report`` with "a maneuver preceded it" filled from more element-set history.
+
+    Maneuvers are detected in ``history`` for the objects involved in the
+    report's events (the other object of each event; sets of other objects
+    are ignored) and each event gets the latest one in
+    ``[start - maneuver_lookback_s, min_range_s]``, or keeps the maneuver it
+    already had if that is later. ``maneuver_checked`` becomes true where this
+    history spans the start of the look-back. No new events are found: a
+    fly-by after a maneuver (``approach_after_maneuver``) needs the maneuvers
+    before the search (``detect_proximity(..., history=...)``).
+
+    This is how a history that is too large to analyse whole (a store holding
+    the whole catalog's history) is used: read only the involved objects'
+    sets, then call this.
+
+    Parameters
+    ----------
+    report : ProximityReport
+        From :func:`detect_proximity`.
+    history : ElementHistory or sequence of ElementSet
+        Element sets of any objects, any order.
+    source : str
+        Label added to ``maneuver_source`` (``"store"`` from the CLI).
+    """
+    wanted = {e.other_norad_id for e in report.events}
+    if not wanted:
+        return report
+    found, span = _history_maneuvers(history, wanted)
+    if found is None and not span:
+        return report
+    man = _merge_maneuvers(found)
+    jd0, fr0 = jd_fr_from_datetime(report.start)
+    events = []
+    for e in report.events:
+        lim = report.asset_limits[e.protected_norad_id]
+        ref = e.maneuver
+        if man is not None:
+            new = _with_maneuver(replace(e, maneuver=None), man, jd0, fr0, lim).maneuver
+            if new is not None and (ref is None
+                                    or new.seconds_before_start < ref.seconds_before_start):
+                ref = new
+        checked = e.maneuver_checked or _spans_lookback(span, e, jd0, fr0, lim)
+        events.append(replace(e, maneuver=ref, maneuver_checked=checked))
+    label = source if report.maneuver_source == "none" else f"{report.maneuver_source}+{source}"
+    return replace(report, events=tuple(events), maneuver_source=label)
 
 
 # ------------------------------------------------------------------ per pair
@@ -1029,15 +1113,52 @@ def _coarse_longitude_filter(pairs, index, satrecs, jd0, fr0, W, tol_deg, step_s
 # ------------------------------------------------------------------ maneuvers
 
 
-def _history_maneuvers(history, wanted: set[int] | None) -> ManeuverResult | None:
-    """Maneuvers detected in ``history`` (only for ``wanted`` objects unless None)."""
+def _history_maneuvers(history, wanted: set[int] | None
+                       ) -> tuple[ManeuverResult | None, dict[int, tuple[float, float]]]:
+    """Maneuvers detected in ``history`` (only ``wanted`` objects unless None) and its span.
+
+    The span maps every analysed object (enough usable sets) to the days
+    since J2000 of its first and last set. A history with no usable set at
+    all gives no maneuvers and no span (a per-object failure, not an error).
+    """
     if isinstance(history, ElementHistory):
         hist = history if wanted is None or not len(history) else \
             _subset_history(history, wanted)
     else:
         hist = ElementHistory.from_element_sets(
             [es for es in history if wanted is None or es.norad_id in wanted])
-    return detect_maneuvers(hist) if len(hist) else None
+    if not len(hist):
+        return None, {}
+    try:
+        found = detect_maneuvers(hist)
+    except ManeuverError:  # every set invalid or a duplicate
+        return None, {}
+    return found, _history_span(hist, found.skipped)
+
+
+def _history_span(h: ElementHistory, skipped: Mapping[int, str]
+                  ) -> dict[int, tuple[float, float]]:
+    """First and last epoch (days since J2000) of each object's history, skipped ones left out."""
+    t = (np.asarray(h.epoch_jd, dtype=np.float64) - _J2000_JD) + np.asarray(h.epoch_fr)
+    ids = np.asarray(h.norad_id, dtype=np.int64)
+    ok = np.isfinite(t)
+    ids, t = ids[ok], t[ok]
+    order = np.lexsort((t, ids))
+    ids, t = ids[order], t[order]
+    u, first = np.unique(ids, return_index=True)
+    last = np.r_[first[1:], len(ids)] - 1
+    return {int(k): (float(t[i]), float(t[j])) for k, i, j in zip(u, first, last, strict=True)
+            if int(k) not in skipped}
+
+
+def _spans_lookback(span: Mapping[int, tuple[float, float]], e: ProximityEvent, jd0: float,
+                    fr0: float, lim: RegimeLimits) -> bool:
+    """The other object's analysed history reaches across the start of the event's look-back."""
+    got = span.get(e.other_norad_id)
+    if got is None:
+        return False
+    t_look = (jd0 - _J2000_JD) + fr0 + (e.start_s - lim.maneuver_lookback_s) / SECONDS_PER_DAY
+    return got[0] <= t_look <= got[1]
 
 
 def _subset_history(h: ElementHistory, ids: set[int]) -> ElementHistory:
