@@ -1,0 +1,183 @@
+"""Benchmark: 3D Monte Carlo Pc (numba kernel) against CARA's 1e8-trial Monte Carlo.
+
+For every Alfano (2009) case 1-12: ``kizuna.collision.montecarlo.pc_mc_3d``
+(Cartesian Gaussian at TCA, exact two-body motion, entries into the
+hard-body sphere during +/- Tlimit, as in CARA's run) with N seeded draws
+on ``--workers`` forked processes. Prints one markdown row per case:
+CARA_PcMC and its 95% interval (tests/data/pc/A09TestCases_01_12_Distributed.csv),
+our estimate and its 95% Wilson interval, whether our estimate is inside
+CARA's interval, whether CARA's estimate is inside ours, whether the two
+intervals overlap, z = (ours - CARA) / sqrt(se_ours^2 + se_CARA^2), and
+draws per second (wall clock, all workers).
+
+With N << 1e8 our interval is several times wider than CARA's, so "ours
+inside CARA's" is expected to fail for most cases even when both are right;
+"CARA inside ours" should fail for about 1 case in 20, and |z| > 2 about as
+often.
+
+Before each timed run the first 32,768 draws of the case are evaluated on
+the benchmark grid and on a 4x finer grid; the number of draws whose
+decision differs is printed (grid convergence).
+
+``--omitron08 N`` adds CARA's Omitron Test08 CDM (HBR 20 m, hall3d's default
+window) with N draws each of equinoctial-element and Cartesian sampling,
+beside hall3d's two models and CARA's Pc3D_Hall.
+
+    .venv/bin/python bench/bench_pc_montecarlo.py [--draws N] [--workers 2] [--quick]
+
+The defaults (2^22 draws per case on a 32-point grid, 2e7 per sampling for
+Test08) were sized from a measured 1M-draw run to take about 10 minutes on
+the shared 2-core development machine; docs/design/collision.md has the run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import math
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests" / "collision"))
+
+from pc_cases import alfano_case, cara_unit_json  # noqa: E402
+
+from kizuna.collision.hall3d import MU_EARTH_KM3_S2, pc_hall3d  # noqa: E402
+from kizuna.collision.montecarlo import (  # noqa: E402
+    MC_BLOCK,
+    Z95,
+    _hits_numba,
+    _Sampler,
+    pc_mc_3d,
+)
+
+T08 = ROOT / "tests" / "data" / "ccsds" / "cdm" / "cara" / "OmitronTestCase_Test08_3DNc.cdm.gz"
+
+
+def _se(p: float, n: int) -> float:
+    return math.sqrt(max(p * (1 - p), 0.0) / n)
+
+
+def grid_check(n_case: int, window, n_grid: int, seed: int) -> int:
+    """Draws (of the first block) whose decision changes on a 4x finer grid."""
+    c = alfano_case(n_case)
+    x1 = np.concatenate([c.r1_km, c.v1_km_s])
+    x2 = np.concatenate([c.r2_km, c.v2_km_s])
+    s = _Sampler(x1, c.cov1, x2, c.cov2, "cartesian", MU_EARTH_KM3_S2)
+    s1, s2 = s.draws(seed, 0, MC_BLOCK)
+    a = _hits_numba(s1, s2, np.linspace(*window, n_grid), MU_EARTH_KM3_S2, c.hbr_km, "entry",
+                    ref=s.ref)
+    b = _hits_numba(s1, s2, np.linspace(*window, 4 * n_grid - 3), MU_EARTH_KM3_S2, c.hbr_km,
+                    "entry", ref=s.ref)
+    return int(np.count_nonzero(a != b))
+
+
+def run_alfano(args) -> None:
+    tlimit = cara_unit_json()["alfano2009_cases"]["Tlimit_s"]
+    print("| case | CARA_PcMC | CARA 95% | ours | our Wilson 95% | ours in CARA's | CARA in ours "
+          "| overlap | z | draws/s | grid check |")
+    print("|---:|---:|---|---:|---|:-:|:-:|:-:|---:|---:|---:|")
+    n_in = n_cara_in = n_overlap = 0
+    total = 0.0
+    for n in range(1, 13):
+        c = alfano_case(n)
+        e = c.expected
+        window = (-tlimit[n - 1], tlimit[n - 1])
+        changed = grid_check(n, window, args.n_grid, args.seed) if args.grid_check else None
+        t0 = time.perf_counter()
+        res = pc_mc_3d(c.r1_km, c.v1_km_s, c.cov1, c.r2_km, c.v2_km_s, c.cov2, c.hbr_km, window,
+                       n_samples=args.draws, seed=args.seed, n_grid=args.n_grid,
+                       workers=args.workers)
+        wall = time.perf_counter() - t0
+        total += wall
+        lo, hi = res.ci95
+        cara, clo, chi = e["CARA_PcMC"], e["CARA_PcMCLo95"], e["CARA_PcMCHi95"]
+        inside = clo <= res.pc <= chi
+        cara_inside = lo <= cara <= hi
+        overlap = lo <= chi and clo <= hi
+        n_in += inside
+        n_cara_in += cara_inside
+        n_overlap += overlap
+        z = (res.pc - cara) / math.hypot(_se(res.pc, res.n_samples),
+                                         _se(cara, int(e["CARA_MCTrials"])))
+        grid = "-" if changed is None else f"{changed}/{MC_BLOCK}"
+        print(f"| {n} | {cara:.6g} | [{clo:.6g}, {chi:.6g}] | {res.pc:.6g} | [{lo:.6g}, {hi:.6g}] "
+              f"| {'yes' if inside else 'no'} | {'yes' if cara_inside else 'no'} "
+              f"| {'yes' if overlap else 'no'} | {z:+.2f} | {res.n_samples / wall:,.0f} | {grid} |",
+              flush=True)
+    print()
+    print(f"ours inside CARA's interval: {n_in}/12; CARA's estimate inside ours: {n_cara_in}/12; "
+          f"intervals overlap: {n_overlap}/12; Monte Carlo wall time {total:.0f} s")
+
+
+def run_omitron08(args) -> None:
+    from kizuna.ccsds.cdm import cdm_states_inertial, parse_cdm
+    states = cdm_states_inertial(parse_cdm(gzip.open(T08, "rt").read(), file=str(T08)))
+    cara = cara_unit_json()["OmitronTestCase_Test08_3DNc_cdm"]["expected"]["Pc3D_Hall"]
+    hall = {p: pc_hall3d(*states, 0.020, propagation=p) for p in ("equinoctial", "linear")}
+    window = hall["equinoctial"].extras["t_window_s"]
+    print(f"Omitron Test08 (HBR 20 m, window {window[0]:.1f} .. {window[1]:.1f} s, "
+          f"{args.omitron08:,} draws each, seed {args.seed}); CARA Pc3D_Hall {cara:.6g}; "
+          f"hall3d equinoctial {hall['equinoctial'].pc:.6g}, linear {hall['linear'].pc:.6g}")
+    print()
+    print("| sampling | hits | ours | Wilson 95% | hall3d equinoctial inside | "
+          "hall3d linear inside | CARA inside | draws/s |")
+    print("|---|---:|---:|---|:-:|:-:|:-:|---:|")
+    for sampling in ("equinoctial", "cartesian"):
+        t0 = time.perf_counter()
+        res = pc_mc_3d(*states, 0.020, window, n_samples=args.omitron08, seed=args.seed,
+                       n_grid=27, sampling=sampling, workers=args.workers)
+        wall = time.perf_counter() - t0
+        lo, hi = res.ci95
+
+        def yn(v, lo=lo, hi=hi):
+            return "yes" if lo <= v <= hi else "no"
+
+        print(f"| {sampling} | {res.n_hits} | {res.pc:.4g} | [{lo:.4g}, {hi:.4g}] "
+              f"| {yn(hall['equinoctial'].pc)} | {yn(hall['linear'].pc)} | {yn(cara)} "
+              f"| {res.n_samples / wall:,.0f} |", flush=True)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--draws", type=int, default=4_194_304,
+                    help="draws per Alfano case (default 4,194,304 = 2^22)")
+    ap.add_argument("--workers", type=int, default=2, help="forked processes (default 2)")
+    ap.add_argument("--n-grid", type=int, default=32, help="time-grid points (default 32)")
+    ap.add_argument("--seed", type=int, default=2009, help="seed (default 2009)")
+    ap.add_argument("--omitron08", type=int, default=20_000_000,
+                    help="draws per sampling for Omitron Test08 (0: skip; default 20,000,000)")
+    ap.add_argument("--no-grid-check", dest="grid_check", action="store_false",
+                    help="skip the 4x-finer-grid comparison")
+    ap.add_argument("--quick", action="store_true",
+                    help="2^17 draws per case, 1,000,000 for Test08, no grid check")
+    args = ap.parse_args(argv)
+    if args.quick:
+        args.draws, args.omitron08, args.grid_check = 2 ** 17, 1_000_000, False
+    cmd = " ".join(["python bench/bench_pc_montecarlo.py", *(argv if argv is not None
+                                                               else sys.argv[1:])])
+    print(f"command: {cmd}")
+    print(f"draws per case {args.draws:,}, workers {args.workers}, grid {args.n_grid} points, "
+          f"seed {args.seed}, 95% z = {Z95:.4f}")
+    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cpu, "
+          f"load avg {os.getloadavg()[0]:.2f} at start; numpy {np.__version__}")
+    print()
+    t0 = time.perf_counter()
+    run_alfano(args)
+    if args.omitron08 > 0:
+        print()
+        run_omitron08(args)
+    print()
+    print(f"total wall time {time.perf_counter() - t0:.0f} s; load avg {os.getloadavg()[0]:.2f} "
+          f"at end")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
