@@ -24,7 +24,7 @@ from collections.abc import Sequence
 import numpy as np
 from sgp4.api import SatrecArray
 
-__all__ = ["BACKENDS", "BatchSgp4", "heyoka_available"]
+__all__ = ["BACKENDS", "BatchSgp4", "aligned_split", "heyoka_available", "lane_width"]
 
 BACKENDS = ("heyoka", "sgp4")
 
@@ -40,6 +40,32 @@ def _heyoka():
         heyoka.set_nthreads(1)
         _hy = heyoka
     return _hy
+
+
+def lane_width(backend: str) -> int:
+    """Satellites heyoka evaluates together in one SIMD batch (1 for python-sgp4).
+
+    heyoka iterates Kepler's equation until every lane of a batch has converged, so a
+    satellite's last bits depend on its batch-mates. Callers that split a catalog into
+    parts and want results independent of the split cut it at multiples of this
+    count of near-Earth satellites (:func:`aligned_split`).
+    """
+    return int(_heyoka().recommended_simd_size()) if backend == "heyoka" else 1
+
+
+def aligned_split(is_near: np.ndarray, n_parts: int, lane: int) -> list[tuple[int, int]]:
+    """``n_parts`` contiguous ranges covering ``range(len(is_near))``, of about equal size,
+    each starting after a multiple of ``lane`` near-Earth satellites (see :func:`lane_width`)."""
+    n = len(is_near)
+    before = np.concatenate([[0], np.cumsum(is_near)])  # near satellites before index e
+    edges = [0]
+    for k in range(1, n_parts):
+        e = max(int(round(k * n / n_parts)), edges[-1])
+        while e < n and before[e] % lane:
+            e += 1
+        edges.append(e)
+    edges.append(n)
+    return [(edges[k], edges[k + 1]) for k in range(n_parts)]
 
 
 def heyoka_available() -> bool:
@@ -72,7 +98,7 @@ class BatchSgp4:
         self._hyprop = None
         if len(self.near_idx):
             sats = [satrecs[i] for i in self.near_idx]
-            self._hyprop = _heyoka().model.sgp4_propagator(sats)
+            self._hyprop = _heyoka().model.sgp4_propagator(sats, batch_size=lane_width("heyoka"))
             # Minutes from each record's epoch to JD 0, split as python-sgp4 does
             # (whole days, then the fraction) to keep the time argument exact.
             self._ep_jd = np.array([s.jdsatepoch for s in sats])

@@ -335,21 +335,22 @@ def chunk_candidates(plan: Plan, ck, c0: float, c1: float, cap: int, timings: di
     good = np.isfinite(ck.valid_end)
     max_pad = float(ck.pad_km[good].max(initial=0.0))
     pad_q = float(np.quantile(ck.pad_km[good], 0.99)) if good.any() else 0.0
-    K = broadphase.cubic_coefficients(ck.r_km, ck.v_km_s, ck.h, ck.off, ck.nk)
+    koff, kstride = broadphase.segment_major(ck.h, ck.off, ck.nk)
+    K = broadphase.cubic_coefficients(ck.r_km, ck.v_km_s, ck.h, ck.off, ck.nk, koff, kstride)
     hw = 0.5 * T
     r_small = 0.5 * thr + pad_q + _V_SMALL_KM_S * hw + 0.006 * hw * hw
     if plan.protected:
-        bound = broadphase.reach_bounds(T, thr, ck.h, ck.nk, ck.off, K, ck.pad_km)
+        bound = broadphase.reach_bounds(T, thr, ck.h, ck.nk, koff, kstride, K, ck.pad_km)
         ok_b = np.isfinite(ck.valid_end) & ~plan.is_prim
         r_small_p = float(np.quantile(bound[ok_b], 0.99)) if ok_b.any() else r_small
     while True:
         if plan.protected:
             out, counts = broadphase.primary_pairs_kernel(
-                T, L, n_cells, ck.t_first, ck.h, ck.nk, ck.off, K, ck.valid_end, ck.pad_km,
+                T, L, n_cells, ck.t_first, ck.h, ck.nk, koff, kstride, K, ck.valid_end, ck.pad_km,
                 thr, r_small_p, bound, plan.is_prim, plan.prim_idx, _N_BLOCKS, cap)
         else:
             out, counts = broadphase.all_pairs_kernel(
-                T, L, n_cells, ck.t_first, ck.h, ck.nk, ck.off, K, ck.valid_end, ck.pad_km,
+                T, L, n_cells, ck.t_first, ck.h, ck.nk, koff, kstride, K, ck.valid_end, ck.pad_km,
                 thr, r_small, _N_BLOCKS, cap)
         if counts.max(initial=0) <= cap:
             break

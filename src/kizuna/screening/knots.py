@@ -30,8 +30,8 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
-from kizuna.parallel import run_parts, shared_array, split
-from kizuna.propagation.backends import BatchSgp4
+from kizuna.parallel import run_parts, shared_array
+from kizuna.propagation.backends import BatchSgp4, aligned_split, lane_width
 from kizuna.timelib import SECONDS_PER_DAY
 
 MU_WGS72_KM3_S2 = 398600.8
@@ -120,6 +120,7 @@ class KnotPropagator:
             raise ValueError("satrecs must be sorted by knot multiple")
         self.h = self.mult * self.T
         self.groups = []  # (m, start, stop, n_slots, n_mid_slots, [BatchSgp4 per part])
+        lane = lane_width(backend)
         ms, starts = np.unique(self.mult, return_index=True)
         stops = np.append(starts[1:], n)
         self.slots = np.zeros(n, dtype=np.int64)
@@ -128,7 +129,10 @@ class KnotPropagator:
             h = m * self.T
             ns = int(np.ceil(chunk_s / h)) + 2
             nm = ns // self.stride + 2
-            parts = [(a + p0, a + p1) for p0, p1 in split(b - a, self.workers)]
+            # parts cut at multiples of heyoka's SIMD lanes: the same knots, bit for bit,
+            # whatever the number of workers (or Dask tasks)
+            near = np.array([backend == "heyoka" and s.method == "n" for s in satrecs[a:b]])
+            parts = [(a + p0, a + p1) for p0, p1 in aligned_split(near, self.workers, lane)]
             arrays = [BatchSgp4(satrecs[p0:p1], backend) if p1 > p0 else None
                       for p0, p1 in parts]
             self.groups.append((int(m), int(a), int(b), ns, nm, parts, arrays))
@@ -149,6 +153,7 @@ class KnotPropagator:
         self.valid_end = shared_array((n,), np.float64)
         self.pad = shared_array((n,), np.float64)
         self.n_props = 0
+        _warm_up_post_kernel()  # here, once, not in every forked worker of every chunk
 
     def _times(self, m, c0, c1):
         h = m * self.T
@@ -280,6 +285,15 @@ class KnotPropagator:
             seg_ok &= np.arange(nt - 1)[None, :] < first_blown[:, None]
         pad[a:b] = np.where(seg_ok, seg_pad, 0.0).max(axis=1, initial=self.floor_km)
 
+
+
+def _warm_up_post_kernel() -> None:
+    """Load the compiled kernel (about 0.6 s in a fresh process) before workers fork."""
+    z3, z2 = np.zeros((1, 2, 3)), np.zeros((1, 2), dtype=np.uint8)
+    _post_kernel(z3, z3, z2, 2, np.zeros((1, 1, 3)), np.zeros((1, 1), dtype=np.uint8),
+                 np.zeros(1, dtype=np.int64), np.arange(2.0), 1.0, 0.0, 1.0, 0.0, 1.0,
+                 np.full(1, np.inf), np.zeros(1), np.zeros(1, dtype=np.int64), np.zeros(1),
+                 np.zeros(1))
 
 
 @njit(cache=True)
