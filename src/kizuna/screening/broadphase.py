@@ -68,16 +68,26 @@ def segment_major(h: np.ndarray, off: np.ndarray, nk: np.ndarray) -> tuple[np.nd
     return koff, kstride
 
 
+def cubic_coefficients(R, V, h, off, nk, koff, kstride, out=None):
+    """:func:`_cubic_coefficients` into ``out`` when it has the right shape (a buffer kept
+    from chunk to chunk: no 100+ MB allocation and page faults per chunk)."""
+    if out is None or out.shape != (R.shape[0], 4, 3):
+        out = np.empty((R.shape[0], 4, 3))
+    _cubic_coefficients(R, V, h, off, nk, koff, kstride, out)
+    return out
+
+
 @njit(cache=True, parallel=True)
-def cubic_coefficients(R, V, h, off, nk, koff, kstride):
+def _cubic_coefficients(R, V, h, off, nk, koff, kstride, K):
     """Packed cubic of every knot segment: ``K[q] = (R, V, A2, A3)`` of object ``i``'s segment
     ``s`` at ``q = koff[i] + s * kstride[i]`` (:func:`segment_major`), so that
     ``p(t) = K[q,0] + t*K[q,1] + t**2*K[q,2] + t**3*K[q,3]`` for ``0 <= t <= h``.
 
     One object's segment is 96 contiguous bytes, and at a given time the objects of a
-    knot group read consecutive segments.
+    knot group read consecutive segments. Rows of unused slots, and the A2/A3 rows of an
+    object's last knot, are left as they are: no kernel reads them (segments are clamped
+    to ``nk - 2``).
     """
-    K = np.zeros((R.shape[0], 4, 3))
     for i in prange(h.shape[0]):
         hi = h[i]
         for s in range(nk[i]):
@@ -580,14 +590,23 @@ def primary_pairs_kernel(T, L, n_cells, t_first, h, nk, koff, kstride, K, valid_
                 slot = _hash(cx, cy, cz, mask_eff)
                 while thead[slot] >= 0:
                     if tkey[slot] == key:
-                        if not have_state:
-                            _state_one(i, tm, hw, t_first, h, nk, koff, kstride, K, pad, thr,
-                                       pos, vel, dev, reach, True)
                         e = thead[slot]
                         while e >= 0:
                             p = ent_p[e]
-                            if _pair_passes(p, i, pos, vel, dev, reach, pad, thr, hw):
-                                _emit(out, counts, b, p, i, k)
+                            # Most hits are primaries hundreds of km away: reject them on
+                            # position and the chunk's reach bound before computing the
+                            # full state (reach_bound[i] >= reach[i], so never a loss).
+                            d0 = pos[p, 0] - x0
+                            d1 = pos[p, 1] - x1
+                            d2 = pos[p, 2] - x2
+                            rr = (reach_bound[i] + reach[p]) * (1.0 + 1e-9)
+                            if d0 * d0 + d1 * d1 + d2 * d2 <= rr * rr:
+                                if not have_state:
+                                    _state_one(i, tm, hw, t_first, h, nk, koff, kstride, K,
+                                               pad, thr, pos, vel, dev, reach, True)
+                                    have_state = True
+                                if _pair_passes(p, i, pos, vel, dev, reach, pad, thr, hw):
+                                    _emit(out, counts, b, p, i, k)
                             e = ent_next[e]
                         break
                     slot = (slot + 1) & mask_eff

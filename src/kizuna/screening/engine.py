@@ -279,6 +279,7 @@ def _run_local(plan: Plan, workers: int, timings: dict[str, float], progress=Non
     prev_threads = numba.get_num_threads()
     numba.set_num_threads(max(1, min(workers, numba.config.NUMBA_NUM_THREADS)))
     chunks = plan.chunks()
+    scratch: dict = {}
     try:
         for k, (c0, c1) in enumerate(chunks):
             if progress is not None:
@@ -286,7 +287,7 @@ def _run_local(plan: Plan, workers: int, timings: dict[str, float], progress=Non
             t0 = time.perf_counter()
             ck = kp.chunk(c0, c1)
             timings["knots"] += time.perf_counter() - t0
-            found, nb, pad, cap = chunk_candidates(plan, ck, c0, c1, cap, timings)
+            found, nb, pad, cap = chunk_candidates(plan, ck, c0, c1, cap, timings, scratch)
             cand.append(found)
             n_broad += nb
             max_pad = max(max_pad, pad)
@@ -320,7 +321,8 @@ def sort_candidates(cand):
     return ci[o], cj[o], ta[o], tb[o], tg[o]
 
 
-def chunk_candidates(plan: Plan, ck, c0: float, c1: float, cap: int, timings: dict[str, float]):
+def chunk_candidates(plan: Plan, ck, c0: float, c1: float, cap: int, timings: dict[str, float],
+                     scratch: dict | None = None):
     """Broad phase and interpolated-minimum filter of one chunk.
 
     Returns ``((i, j, ta, tb, tg), n_broad, max_pad_km, cap)``: internal indices
@@ -336,7 +338,12 @@ def chunk_candidates(plan: Plan, ck, c0: float, c1: float, cap: int, timings: di
     max_pad = float(ck.pad_km[good].max(initial=0.0))
     pad_q = float(np.quantile(ck.pad_km[good], 0.99)) if good.any() else 0.0
     koff, kstride = broadphase.segment_major(ck.h, ck.off, ck.nk)
-    K = broadphase.cubic_coefficients(ck.r_km, ck.v_km_s, ck.h, ck.off, ck.nk, koff, kstride)
+    # ``scratch`` (one per run, from the caller) keeps the previous chunk's packed cubic
+    # as the buffer of this one: same shape for every chunk of a window
+    scratch = {} if scratch is None else scratch
+    K = broadphase.cubic_coefficients(ck.r_km, ck.v_km_s, ck.h, ck.off, ck.nk, koff, kstride,
+                                      out=scratch.get("K"))
+    scratch["K"] = K
     hw = 0.5 * T
     r_small = 0.5 * thr + pad_q + _V_SMALL_KM_S * hw + 0.006 * hw * hw
     if plan.protected:
