@@ -14,8 +14,8 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 SCRIPTS = ("bench_ingest.py", "bench_propagation.py", "bench_sgp4_backends.py", "bench_screening.py",
-           "bench_cascade.py",
-           "bench_population.py", "bench_pc.py", "bench_maneuvers.py", "bench_proximity.py")
+           "bench_cascade.py", "bench_population.py", "bench_pc.py", "bench_pc_montecarlo.py",
+           "bench_maneuvers.py", "bench_proximity.py")
 
 
 def main() -> int:
