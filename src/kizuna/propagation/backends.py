@@ -2,7 +2,7 @@
 
 heyoka.py (ESA's Taylor-integration library) ships an SGP4 propagator that
 LLVM compiles to SIMD code and evaluates a whole batch of satellites at once.
-On the 2023-09-09 catalog it runs about 2.5 times as many propagations per
+On the 2023-09-09 catalog it runs 1.9 to 2.5 times as many propagations per
 second per core as python-sgp4's ``SatrecArray`` and agrees with it to
 centimetres (``bench/bench_sgp4_backends.py``; tests/propagation). It
 implements near-Earth SGP4 only, so deep-space objects (python-sgp4's
