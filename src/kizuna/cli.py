@@ -864,17 +864,14 @@ STORE_HISTORY_AFTER_DAYS = 10.0  # after the window end (the longest gap assesse
 def _store_history(db: str | None, viewer: str | None, norad_ids, start: datetime,
                    end: datetime):  # -> (list[ElementSet], reason | None)
     """The stored element sets of these objects with epochs in [start, end], read only."""
-    from kizuna.store.repository import element_set_history
+    from kizuna.store.repository import element_set_histories
 
     store, why = _existing_store(db)
     if store is None:
         return [], why
-    sets = []
     with store, store.begin() as session:
-        for norad_id in sorted(norad_ids):
-            sets.extend(element_set_history(session=session, norad_id=int(norad_id),
-                                            releasable_to=viewer, start=start, end=end))
-    return sets, None
+        return element_set_histories(session=session, norad_ids=list(norad_ids),
+                                     releasable_to=viewer, start=start, end=end), None
 
 
 @app.command()

@@ -19,19 +19,22 @@ T = 30.0
 THR = 5.0
 
 
+def _knot_population(snap, ids):
+    """Satrecs of ``ids`` sorted by knot multiple (1 km target), their multiples, and the start."""
+    sats = snap.subset(ids).satrecs()
+    mult = knot_multiples(np.array([s.no_kozai for s in sats]), np.array([s.ecco for s in sats]),
+                          sample_step_s=T, target_km=1.0, max_step_s=3840.0)
+    order = np.argsort(mult, kind="stable")
+    return [sats[k] for k in order], mult[order], *jd_fr_from_datetime(newest_epoch(snap))
+
+
 @pytest.fixture(scope="module")
 def chunk():
     snap = load_snapshot(FULL_2023)
     ids = np.concatenate([dense_leo(snap, 500, seed=3), eccentric(snap, 40),
                           geo_neighbours(snap)[:60]])
-    sub = snap.subset(ids)
-    sats = sub.satrecs()
-    mult = knot_multiples(np.array([s.no_kozai for s in sats]), np.array([s.ecco for s in sats]),
-                          sample_step_s=T, target_km=1.0, max_step_s=3840.0)
-    order = np.argsort(mult, kind="stable")
-    sats = [sats[k] for k in order]
-    jd0, fr0 = jd_fr_from_datetime(newest_epoch(snap))
-    kp = KnotPropagator(sats, mult[order], sample_step_s=T, chunk_s=7200.0, jd0=jd0, fr0=fr0,
+    sats, mult, jd0, fr0 = _knot_population(snap, ids)
+    kp = KnotPropagator(sats, mult, sample_step_s=T, chunk_s=7200.0, jd0=jd0, fr0=fr0,
                         workers=1, stride=4, safety=2.0, floor_km=0.005)
     return sats, kp.chunk(3600.0, 10800.0), jd0, fr0
 
@@ -123,15 +126,10 @@ def test_compiled_knot_bookkeeping_equals_its_numpy_definition():
     snap = load_snapshot(FULL_2023)
     ids = np.concatenate([dense_leo(snap, 4000, seed=1), eccentric(snap, 40),
                           geo_neighbours(snap)[:60]])
-    sats = snap.subset(np.unique(ids)).satrecs()
-    mult = knot_multiples(np.array([s.no_kozai for s in sats]), np.array([s.ecco for s in sats]),
-                          sample_step_s=T, target_km=1.0, max_step_s=3840.0)
-    order = np.argsort(mult, kind="stable")
-    sats = [sats[k] for k in order]
-    jd0, fr0 = jd_fr_from_datetime(newest_epoch(snap))
+    sats, mult, jd0, fr0 = _knot_population(snap, np.unique(ids))
     args = dict(sample_step_s=T, chunk_s=43200.0, jd0=jd0, fr0=fr0, workers=1, stride=8,
                 safety=2.0, floor_km=0.005, max_pad_km=0.9)
-    fast, twin = KnotPropagator(sats, mult[order], **args), _NumpyPost(sats, mult[order], **args)
+    fast, twin = KnotPropagator(sats, mult, **args), _NumpyPost(sats, mult, **args)
     for c0, c1 in [(0.0, 43200.0), (43200.0, 86400.0)]:
         a, b = fast.chunk(c0, c1), twin.chunk(c0, c1)
         np.testing.assert_array_equal(a.r_km, b.r_km)
@@ -153,15 +151,10 @@ def test_knots_are_bit_identical_whatever_the_number_of_workers():
     snap = load_snapshot(FULL_2023)
     ids = np.concatenate([dense_leo(snap, 997, seed=4), eccentric(snap, 41),
                           geo_neighbours(snap)[:61]])
-    sats = snap.subset(np.unique(ids)).satrecs()
-    mult = knot_multiples(np.array([s.no_kozai for s in sats]), np.array([s.ecco for s in sats]),
-                          sample_step_s=T, target_km=1.0, max_step_s=3840.0)
-    order = np.argsort(mult, kind="stable")
-    sats = [sats[k] for k in order]
-    jd0, fr0 = jd_fr_from_datetime(newest_epoch(snap))
+    sats, mult, jd0, fr0 = _knot_population(snap, np.unique(ids))
     runs = []
     for workers in (1, 2, 3):
-        kp = KnotPropagator(sats, mult[order], sample_step_s=T, chunk_s=7200.0, jd0=jd0, fr0=fr0,
+        kp = KnotPropagator(sats, mult, sample_step_s=T, chunk_s=7200.0, jd0=jd0, fr0=fr0,
                             workers=workers, stride=8, safety=2.0, floor_km=0.005)
         ck = kp.chunk(0.0, 7200.0)
         runs.append((np.array(ck.r_km), np.array(ck.v_km_s), np.array(ck.pad_km)))

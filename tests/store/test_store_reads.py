@@ -18,6 +18,7 @@ from kizuna.store.repository import (
     add_parse_result,
     catalog_summary,
     count_objects,
+    element_set_histories,
     element_set_history,
     finish_run,
     get_object,
@@ -101,6 +102,23 @@ def test_latest_element_sets_can_be_limited_to_some_objects(
         found = latest_element_sets(session=session, norad_ids=[25544, 26824, 999])
         assert [es.norad_id for es in found] == [25544, 26824]
         assert latest_element_sets(session=session, norad_ids=[]) == []
+
+
+def test_histories_of_many_objects_equal_their_single_object_histories(
+    store: Store, make_result: MakeResult
+) -> None:
+    _ingest(store, make_result(regime_sets() + iss_sets()))
+    with store.begin() as session:
+        ids = [26824, 25544, 999, 25544]
+        many = element_set_histories(session=session, norad_ids=ids)
+        one_by_one = [es for i in sorted(set(ids))
+                      for es in element_set_history(session=session, norad_id=i)]
+        assert many == one_by_one
+        assert len([es for es in many if es.norad_id == 25544]) == len(iss_sets())
+        start = iss_sets()[3].epoch + timedelta(seconds=1)  # between two sets
+        late = element_set_histories(session=session, norad_ids=ids, start=start)
+        assert late == [es for es in many if es.epoch >= start]
+        assert element_set_histories(session=session, norad_ids=[]) == []
 
 
 def test_naive_as_of_is_refused(store: Store) -> None:

@@ -24,7 +24,7 @@ from collections.abc import Sequence
 import numpy as np
 from sgp4.api import SatrecArray
 
-__all__ = ["BACKENDS", "BatchSgp4", "aligned_split", "heyoka_available", "lane_width"]
+__all__ = ["BACKENDS", "BatchSgp4", "aligned_split", "lane_width", "on_heyoka"]
 
 BACKENDS = ("heyoka", "sgp4")
 
@@ -68,12 +68,11 @@ def aligned_split(is_near: np.ndarray, n_parts: int, lane: int) -> list[tuple[in
     return [(edges[k], edges[k + 1]) for k in range(n_parts)]
 
 
-def heyoka_available() -> bool:
-    try:
-        _heyoka()
-    except ImportError:
-        return False
-    return True
+def on_heyoka(satrecs: Sequence, backend: str) -> np.ndarray:
+    """Which records :class:`BatchSgp4` propagates on heyoka (near-Earth ones, heyoka backend)."""
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown SGP4 backend {backend!r}; use one of {BACKENDS}")
+    return np.array([backend == "heyoka" and s.method == "n" for s in satrecs], dtype=bool)
 
 
 class BatchSgp4:
@@ -87,25 +86,20 @@ class BatchSgp4:
     """
 
     def __init__(self, satrecs: Sequence, backend: str = "heyoka"):
-        if backend not in BACKENDS:
-            raise ValueError(f"unknown SGP4 backend {backend!r}; use one of {BACKENDS}")
         self.n = len(satrecs)
-        near = np.array([s.method == "n" for s in satrecs], dtype=bool)
-        if backend == "sgp4" or not near.any():
-            near[:] = False
+        near = on_heyoka(satrecs, backend)
         self.near_idx = np.flatnonzero(near)
         self.deep_idx = np.flatnonzero(~near)
         self._hyprop = None
         if len(self.near_idx):
             sats = [satrecs[i] for i in self.near_idx]
             self._hyprop = _heyoka().model.sgp4_propagator(sats, batch_size=lane_width("heyoka"))
-            # Minutes from each record's epoch to JD 0, split as python-sgp4 does
-            # (whole days, then the fraction) to keep the time argument exact.
+            # Epochs kept as python-sgp4 keeps them (whole days, then the fraction), so the
+            # minutes since epoch are formed as it forms them.
             self._ep_jd = np.array([s.jdsatepoch for s in sats])
             self._ep_fr = np.array([s.jdsatepochF for s in sats])
         self._deep = SatrecArray([satrecs[i] for i in self.deep_idx]) if len(self.deep_idx) else None
         self._near_sel, self._deep_sel = _selector(self.near_idx), _selector(self.deep_idx)
-        self.backend = backend
 
     def sgp4(self, jd: np.ndarray, fr: np.ndarray):
         """Like ``SatrecArray.sgp4``: ``(e (n, nt) uint8, r (n, nt, 3), v (n, nt, 3))``."""

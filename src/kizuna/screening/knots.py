@@ -31,7 +31,7 @@ import numpy as np
 from numba import njit
 
 from kizuna.parallel import run_parts, shared_array
-from kizuna.propagation.backends import BatchSgp4, aligned_split, lane_width
+from kizuna.propagation.backends import BatchSgp4, aligned_split, lane_width, on_heyoka
 from kizuna.timelib import SECONDS_PER_DAY
 
 MU_WGS72_KM3_S2 = 398600.8
@@ -131,8 +131,8 @@ class KnotPropagator:
             nm = ns // self.stride + 2
             # parts cut at multiples of heyoka's SIMD lanes: the same knots, bit for bit,
             # whatever the number of workers (or Dask tasks)
-            near = np.array([backend == "heyoka" and s.method == "n" for s in satrecs[a:b]])
-            parts = [(a + p0, a + p1) for p0, p1 in aligned_split(near, self.workers, lane)]
+            parts = [(a + p0, a + p1) for p0, p1 in
+                     aligned_split(on_heyoka(satrecs[a:b], backend), self.workers, lane)]
             arrays = [BatchSgp4(satrecs[p0:p1], backend) if p1 > p0 else None
                       for p0, p1 in parts]
             self.groups.append((int(m), int(a), int(b), ns, nm, parts, arrays))
