@@ -63,6 +63,7 @@ from pathlib import Path
 from typing import TextIO
 
 import numpy as np
+from numba import njit
 from numpy.lib.stride_tricks import sliding_window_view
 
 from kizuna.catalog.elements import ElementSet
@@ -320,14 +321,77 @@ def _wrap(x: np.ndarray) -> np.ndarray:
     return (x + math.pi) % _TWO_PI - math.pi
 
 
-def _rolling_median(x: np.ndarray, gid: np.ndarray, half: int,
-                    chunk: int = 32768) -> np.ndarray:
+def _rolling_median(x: np.ndarray, gid: np.ndarray, half: int) -> np.ndarray:
     """Centred rolling median over ``2 half + 1`` rows of the same group, NaNs ignored.
 
-    ``x`` is ``(n,)`` or ``(n, k)`` (columns done together); NaN where the
-    window holds no finite value. Sorting small windows costs
-    ``O(n k w log w)``; chunks bound the memory.
+    ``x`` is ``(n,)`` or ``(n, k)``; NaN where the window holds no finite
+    value. Groups are runs of equal ``gid`` (non-decreasing, as the pairs of
+    :func:`detect_maneuvers` are); the numba kernel keeps each window sorted,
+    ``O(n k w)``, and returns the bits of :func:`_rolling_median_numpy` (same
+    order statistics, same arithmetic), which takes any ``gid``.
     """
+    if gid.shape[0] > 1 and not bool(np.all(gid[1:] >= gid[:-1])):
+        return _rolling_median_numpy(x, gid, half)
+    x2 = np.ascontiguousarray((x[:, None] if x.ndim == 1 else x), dtype=np.float64)
+    out = _rolling_median_kernel(x2, np.ascontiguousarray(gid, dtype=np.int64), int(half))
+    return out[:, 0] if x.ndim == 1 else out
+
+
+@njit(cache=True)
+def _rolling_median_kernel(x, gid, half):
+    n, k = x.shape
+    out = np.empty((n, k))
+    buf = np.empty(2 * half + 1)
+    s = 0
+    while s < n:
+        e = s + 1
+        while e < n and gid[e] == gid[s]:
+            e += 1
+        for col in range(k):
+            c = 0  # finite values of the window [r - half, r + half] within [s, e), sorted
+            for q in range(s, min(s + half, e - 1) + 1):
+                c = _sorted_insert(buf, c, x[q, col])
+            for r in range(s, e):
+                if c == 0:
+                    out[r, col] = np.nan
+                else:
+                    out[r, col] = 0.5 * (buf[(c - 1) // 2] + buf[c // 2])
+                if r - half >= s:
+                    c = _sorted_remove(buf, c, x[r - half, col])
+                if r + half + 1 < e:
+                    c = _sorted_insert(buf, c, x[r + half + 1, col])
+        s = e
+    return out
+
+
+@njit(cache=True, inline="always")
+def _sorted_insert(buf, c, v):
+    if v != v:  # NaN: not part of any window
+        return c
+    j = c
+    while j > 0 and buf[j - 1] > v:
+        buf[j] = buf[j - 1]
+        j -= 1
+    buf[j] = v
+    return c + 1
+
+
+@njit(cache=True, inline="always")
+def _sorted_remove(buf, c, v):
+    if v != v:
+        return c
+    j = 0
+    while buf[j] != v:
+        j += 1
+    for q in range(j, c - 1):
+        buf[q] = buf[q + 1]
+    return c - 1
+
+
+def _rolling_median_numpy(x: np.ndarray, gid: np.ndarray, half: int,
+                          chunk: int = 32768) -> np.ndarray:
+    """Numpy twin of :func:`_rolling_median` for any ``gid``: sorts every window,
+    ``O(n k w log w)``; chunks bound the memory."""
     x2 = x[:, None] if x.ndim == 1 else x
     n, k = x2.shape
     out = np.full((n, k), np.nan)
@@ -359,7 +423,42 @@ def _window_median(level: np.ndarray, gid: np.ndarray, starts: np.ndarray,
 
     Rows outside the array or of another group are ignored (fewer values at
     the ends of a history). ``level`` is per set, ``(n_sets,)`` or ``(n_sets, k)``.
+    A numba kernel; :func:`_window_median_numpy` is its twin (same bits).
     """
+    lv = np.ascontiguousarray((level[:, None] if level.ndim == 1 else level), dtype=np.float64)
+    out = _window_median_kernel(lv, np.ascontiguousarray(gid, dtype=np.int64),
+                                np.ascontiguousarray(starts, dtype=np.int64), int(count),
+                                np.ascontiguousarray(ref, dtype=np.int64))
+    return out[:, 0] if level.ndim == 1 else out
+
+
+@njit(cache=True)
+def _window_median_kernel(level, gid, starts, count, ref):
+    n, k = level.shape
+    m = starts.shape[0]
+    out = np.empty((m, k))
+    buf = np.empty(max(count, 1))
+    for r in range(m):
+        g = gid[ref[r]]
+        for col in range(k):
+            c = 0  # values that are not NaN, sorted (an inf sorts last, as in numpy)
+            n_fin = 0
+            for q in range(starts[r], starts[r] + count):
+                if 0 <= q < n and gid[q] == g:
+                    v = level[q, col]
+                    c = _sorted_insert(buf, c, v)
+                    if np.isfinite(v):
+                        n_fin += 1
+            if n_fin == 0:
+                out[r, col] = np.nan
+            else:
+                out[r, col] = 0.5 * (buf[(n_fin - 1) // 2] + buf[n_fin // 2])
+    return out
+
+
+def _window_median_numpy(level: np.ndarray, gid: np.ndarray, starts: np.ndarray,
+                         count: int, ref: np.ndarray) -> np.ndarray:
+    """Numpy twin of :func:`_window_median`."""
     n = level.shape[0]
     idx = starts[:, None] + np.arange(count)[None, :]
     inside = (idx >= 0) & (idx < n)
