@@ -3,17 +3,21 @@
 For every Alfano (2009) case 1-12: ``kizuna.collision.montecarlo.pc_mc_3d``
 (Cartesian Gaussian at TCA, exact two-body motion, entries into the
 hard-body sphere during +/- Tlimit, as in CARA's run) with N seeded draws
-on ``--workers`` forked processes. Prints one markdown row per case:
-CARA_PcMC and its 95% interval (tests/data/pc/A09TestCases_01_12_Distributed.csv),
-our estimate and its 95% Wilson interval, whether our estimate is inside
-CARA's interval, whether CARA's estimate is inside ours, whether the two
-intervals overlap, z = (ours - CARA) / sqrt(se_ours^2 + se_CARA^2), and
-draws per second (wall clock, all workers).
+on ``--workers`` forked processes and the encounter-plane control variate
+(the default). Prints one markdown row per case: CARA_PcMC and its 95%
+interval (tests/data/pc/A09TestCases_01_12_Distributed.csv), our estimate
+and its 95% interval, the estimator actually used (``cv`` regression,
+``diff`` difference estimator with exact bounds when fewer than 20 draws
+disagree with the control, ``plain`` hit fraction and Wilson interval),
+whether our estimate is inside CARA's interval, whether CARA's estimate is
+inside ours, z = (ours - CARA) / sqrt(se_ours^2 + se_CARA^2), the estimated
+variance-reduction factor (vrf, var(plain) / var(ours)), the draws that
+disagree with the control, the plain estimate with its own z, and draws per
+second (wall clock, all workers).
 
-With N << 1e8 our interval is several times wider than CARA's, so "ours
-inside CARA's" is expected to fail for most cases even when both are right;
-"CARA inside ours" should fail for about 1 case in 20, and |z| > 2 about as
-often.
+"Ours inside CARA's" can only be expected where our interval is narrower
+than CARA's (vrf x N well above 1e8); "CARA inside ours" should fail for
+about 1 case in 20 where ours is wider, and |z| > 2 about as often.
 
 Before each timed run the first 32,768 draws of the case are evaluated on
 the benchmark grid and on a 4x finer grid; the number of draws whose
@@ -24,10 +28,13 @@ window) with N draws each of equinoctial-element and Cartesian sampling,
 beside hall3d's two models and CARA's Pc3D_Hall.
 
     .venv/bin/python bench/bench_pc_montecarlo.py [--draws N] [--workers 2] [--quick]
+        [--plain]
 
-The defaults (2^22 draws per case on a 32-point grid, 2e7 per sampling for
-Test08) were sized from a measured 1M-draw run to take about 10 minutes on
-the shared 2-core development machine; docs/design/collision.md has the run.
+The defaults (3 x 2^22 draws per case on a 32-point grid, 2e7 per sampling
+for Test08) were sized from a measured 2^20-draw run of case 1 (350,000
+draws/s with 2 workers) to take under 10 minutes on the shared 2-core
+development machine (the run in docs/design/collision.md took 470 s).
+``--plain`` turns the control variate off.
 """
 
 from __future__ import annotations
@@ -78,12 +85,16 @@ def grid_check(n_case: int, window, n_grid: int, seed: int) -> int:
     return int(np.count_nonzero(a != b))
 
 
+_SHORT = {"control_variate": "cv", "difference": "diff", "plain": "plain"}
+
+
 def run_alfano(args) -> None:
     tlimit = cara_unit_json()["alfano2009_cases"]["Tlimit_s"]
-    print("| case | CARA_PcMC | CARA 95% | ours | our Wilson 95% | ours in CARA's | CARA in ours "
-          "| overlap | z | draws/s | grid check |")
-    print("|---:|---:|---|---:|---|:-:|:-:|:-:|---:|---:|---:|")
-    n_in = n_cara_in = n_overlap = 0
+    print("| case | CARA_PcMC | CARA 95% | ours | our 95% | est. | ours in CARA's | CARA in ours "
+          "| z | vrf | discordant | plain | plain z | draws/s | grid check |")
+    print("|---:|---:|---|---:|---|:-:|:-:|:-:|---:|---:|---:|---:|---:|---:|---:|")
+    n_in = n_cara_in = n_narrower = 0
+    zs, zs_plain = [], []
     total = 0.0
     for n in range(1, 13):
         c = alfano_case(n)
@@ -93,27 +104,38 @@ def run_alfano(args) -> None:
         t0 = time.perf_counter()
         res = pc_mc_3d(c.r1_km, c.v1_km_s, c.cov1, c.r2_km, c.v2_km_s, c.cov2, c.hbr_km, window,
                        n_samples=args.draws, seed=args.seed, n_grid=args.n_grid,
-                       workers=args.workers)
+                       workers=args.workers, control_variate=not args.plain)
         wall = time.perf_counter() - t0
         total += wall
+        x = res.extras
         lo, hi = res.ci95
         cara, clo, chi = e["CARA_PcMC"], e["CARA_PcMCLo95"], e["CARA_PcMCHi95"]
+        se_cara = _se(cara, int(e["CARA_MCTrials"]))
         inside = clo <= res.pc <= chi
         cara_inside = lo <= cara <= hi
-        overlap = lo <= chi and clo <= hi
         n_in += inside
         n_cara_in += cara_inside
-        n_overlap += overlap
-        z = (res.pc - cara) / math.hypot(_se(res.pc, res.n_samples),
-                                         _se(cara, int(e["CARA_MCTrials"])))
+        n_narrower += (hi - lo) < (chi - clo)
+        z = (res.pc - cara) / math.hypot(x["se"], se_cara)
+        z_plain = (x["pc_plain"] - cara) / math.hypot(x["se_plain"], se_cara)
+        zs.append(z)
+        zs_plain.append(z_plain)
+        vrf = x.get("vrf")
+        vrf_s = "-" if vrf is None else ("inf" if math.isinf(vrf) else f"{vrf:,.1f}")
+        disc = x.get("n_discordant", "-")
         grid = "-" if changed is None else f"{changed}/{MC_BLOCK}"
         print(f"| {n} | {cara:.6g} | [{clo:.6g}, {chi:.6g}] | {res.pc:.6g} | [{lo:.6g}, {hi:.6g}] "
-              f"| {'yes' if inside else 'no'} | {'yes' if cara_inside else 'no'} "
-              f"| {'yes' if overlap else 'no'} | {z:+.2f} | {res.n_samples / wall:,.0f} | {grid} |",
+              f"| {_SHORT[x['estimator']]} | {'yes' if inside else 'no'} "
+              f"| {'yes' if cara_inside else 'no'} | {z:+.2f} | {vrf_s} | {disc} "
+              f"| {x['pc_plain']:.6g} | {z_plain:+.2f} | {res.n_samples / wall:,.0f} | {grid} |",
               flush=True)
     print()
+    rms = math.sqrt(sum(v * v for v in zs) / len(zs))
+    rms_plain = math.sqrt(sum(v * v for v in zs_plain) / len(zs_plain))
     print(f"ours inside CARA's interval: {n_in}/12; CARA's estimate inside ours: {n_cara_in}/12; "
-          f"intervals overlap: {n_overlap}/12; Monte Carlo wall time {total:.0f} s")
+          f"our interval narrower than CARA's: {n_narrower}/12; z mean {sum(zs) / len(zs):+.2f} "
+          f"RMS {rms:.2f} (plain: mean {sum(zs_plain) / len(zs_plain):+.2f} RMS {rms_plain:.2f}); "
+          f"Monte Carlo wall time {total:.0f} s")
 
 
 def run_omitron08(args) -> None:
@@ -126,13 +148,14 @@ def run_omitron08(args) -> None:
           f"{args.omitron08:,} draws each, seed {args.seed}); CARA Pc3D_Hall {cara:.6g}; "
           f"hall3d equinoctial {hall['equinoctial'].pc:.6g}, linear {hall['linear'].pc:.6g}")
     print()
-    print("| sampling | hits | ours | Wilson 95% | hall3d equinoctial inside | "
+    print("| sampling | hits | ours | 95% | est. | hall3d equinoctial inside | "
           "hall3d linear inside | CARA inside | draws/s |")
-    print("|---|---:|---:|---|:-:|:-:|:-:|---:|")
+    print("|---|---:|---:|---|:-:|:-:|:-:|:-:|---:|")
     for sampling in ("equinoctial", "cartesian"):
         t0 = time.perf_counter()
         res = pc_mc_3d(*states, 0.020, window, n_samples=args.omitron08, seed=args.seed,
-                       n_grid=27, sampling=sampling, workers=args.workers)
+                       n_grid=27, sampling=sampling, workers=args.workers,
+                       control_variate=not args.plain)
         wall = time.perf_counter() - t0
         lo, hi = res.ci95
 
@@ -140,14 +163,15 @@ def run_omitron08(args) -> None:
             return "yes" if lo <= v <= hi else "no"
 
         print(f"| {sampling} | {res.n_hits} | {res.pc:.4g} | [{lo:.4g}, {hi:.4g}] "
+              f"| {_SHORT[res.extras['estimator']]} "
               f"| {yn(hall['equinoctial'].pc)} | {yn(hall['linear'].pc)} | {yn(cara)} "
               f"| {res.n_samples / wall:,.0f} |", flush=True)
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--draws", type=int, default=4_194_304,
-                    help="draws per Alfano case (default 4,194,304 = 2^22)")
+    ap.add_argument("--draws", type=int, default=12_582_912,
+                    help="draws per Alfano case (default 12,582,912 = 3 x 2^22)")
     ap.add_argument("--workers", type=int, default=2, help="forked processes (default 2)")
     ap.add_argument("--n-grid", type=int, default=32, help="time-grid points (default 32)")
     ap.add_argument("--seed", type=int, default=2009, help="seed (default 2009)")
@@ -155,6 +179,8 @@ def main(argv=None) -> int:
                     help="draws per sampling for Omitron Test08 (0: skip; default 20,000,000)")
     ap.add_argument("--no-grid-check", dest="grid_check", action="store_false",
                     help="skip the 4x-finer-grid comparison")
+    ap.add_argument("--plain", action="store_true",
+                    help="plain hit fraction and Wilson interval (no control variate)")
     ap.add_argument("--quick", action="store_true",
                     help="2^17 draws per case, 1,000,000 for Test08, no grid check")
     args = ap.parse_args(argv)
@@ -164,7 +190,8 @@ def main(argv=None) -> int:
                                                                else sys.argv[1:])])
     print(f"command: {cmd}")
     print(f"draws per case {args.draws:,}, workers {args.workers}, grid {args.n_grid} points, "
-          f"seed {args.seed}, 95% z = {Z95:.4f}")
+          f"seed {args.seed}, 95% z = {Z95:.4f}, "
+          f"{'plain estimator' if args.plain else 'control variate'}")
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cpu, "
           f"load avg {os.getloadavg()[0]:.2f} at start; numpy {np.__version__}")
     print()

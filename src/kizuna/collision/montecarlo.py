@@ -1,8 +1,9 @@
 """Seeded Monte Carlo reference for the collision probability.
 
 Two estimators, both counting hits among ``n_samples`` seeded draws (same
-seed -> same answer) and reporting a 95% Wilson score interval for the hit
-fraction:
+seed -> same answer) and reporting a 95% interval (Wilson score interval for
+the hit fraction; for :func:`pc_mc_3d` by default a control-variate
+estimate and its interval, see below):
 
 * :func:`pc_mc_2d` - draws the relative position in the encounter plane from
   N(miss, C) and counts draws inside the hard-body disc (checks the 2D
@@ -25,6 +26,23 @@ draw); it skips only draws that provably stay outside the sphere
 fixed blocks of :data:`MC_BLOCK` draws, block ``b`` from
 ``SeedSequence(seed, spawn_key=(b,))``, so the draws depend only on ``seed``
 and ``n_samples``, not on ``chunk`` or the number of worker processes.
+
+Control variate (``pc_mc_3d(..., control_variate=True)``, the default). Every
+draw is a linear function of 12 standard normal deviates ``z`` plus, for
+equinoctial sampling, a nonlinear conversion. The *linear image* of the draw
+(``x_mean + M z`` with ``M M^T = P``: the Cartesian draw itself, or ``x_mean
++ J (e - e_mean)``, ``J = dX/dE`` at the mean, for equinoctial draws) gives
+the control ``C = 1`` if its relative position, projected on the encounter
+plane of the mean states (perpendicular to the mean relative velocity), lies
+inside the hard-body disc. That projection is exactly N(miss, A A^T), so
+E[C] is the Foster 2D Pc of ``(miss, A A^T)`` - known, not sampled (adaptive
+quadrature; a direct 2D quadrature agrees to ~1e-14 on the Alfano cases, the
+tests require 1e-10).
+:func:`control_variate_estimate` combines the hit indicator ``Y`` with ``C``:
+``pc = mean(Y) - beta (mean(C) - E[C])``. Its variance is that of ``Y``
+times ``1 - corr(Y, C)^2``: large gains when the encounter is short and
+nearly linear (the 3D hits are then mostly the 2D ones), little when hits
+come from a long, curved relative path.
 """
 
 from __future__ import annotations
@@ -33,17 +51,21 @@ import math
 
 import numpy as np
 from numba import njit
+from scipy import special
 
 from kizuna.collision.encounter import (
     FCLIP,
     CollisionInputError,
     PcResult,
+    encounter_basis,
     project_encounter,
     remediate_covariance,
 )
+from kizuna.collision.foster import _principal, pc_circle_2d_adaptive
 from kizuna.collision.hall3d import (
     MU_EARTH_KM3_S2,
     _EquinoctialPop,
+    _eq_state_and_jacobian,
     _reorient_if_retrograde,
     equinoctial_to_cartesian,
     kepler_propagate,
@@ -57,6 +79,15 @@ MC_BLOCK = 32_768
 
 _COUNTS = ("entry", "closest_approach", "window_min")
 
+#: Fewest discordant draws (hit indicator != control) for the control-variate
+#: normal-approximation interval; below it :func:`control_variate_estimate`
+#: uses the difference estimator with exact (Clopper-Pearson) bounds.
+CV_MIN_DISCORDANT = 20
+#: The control-variate interval is reported only if at most this fraction of
+#: the plain Wilson interval's width (variance reduction >~ 1.2); otherwise
+#: the plain estimate, which needs no normal approximation, is as good.
+CV_MAX_WIDTH_RATIO = 0.9
+
 
 def wilson_interval(hits: int, n: int, z: float = Z95) -> tuple[float, float]:
     """Wilson score interval for a binomial proportion (default 95%)."""
@@ -67,6 +98,95 @@ def wilson_interval(hits: int, n: int, z: float = Z95) -> tuple[float, float]:
     centre = (p + z * z / (2 * n)) / den
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / den
     return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def _clopper_pearson(k: int, n: int, alpha: float) -> tuple[float, float]:
+    """Exact (Clopper-Pearson) two-sided 1 - alpha interval for k successes in n."""
+    lo = 0.0 if k == 0 else float(special.betaincinv(k, n - k + 1, alpha / 2))
+    hi = 1.0 if k == n else float(special.betaincinv(k + 1, n - k, 1 - alpha / 2))
+    return lo, hi
+
+
+def control_variate_estimate(n: int, n_y: int, n_c: int, n_yc: int, pc_control: float,
+                             min_discordant: int = CV_MIN_DISCORDANT, z: float = Z95) -> dict:
+    """Pc from hit counts and a binary control of known mean (see module docstring).
+
+    Parameters
+    ----------
+    n : draws.
+    n_y, n_c, n_yc : draws with Y = 1 (hits), with C = 1, and with both.
+    pc_control : exact E[C].
+    min_discordant : fewest draws with Y != C for the normal interval.
+    z : normal quantile of the interval (default 95%).
+
+    Returns
+    -------
+    dict with ``pc``, ``ci95``, ``se``, ``estimator``, ``beta``, ``vrf`` and
+    the plain estimate (``pc_plain``, its Wilson interval ``ci95_plain``,
+    ``se_plain``).
+
+    Notes
+    -----
+    ``"control_variate"``: the regression estimator ``mean(Y) - beta
+    (mean(C) - E[C])``, ``beta = cov(Y, C) / var(C)`` from the same draws
+    (its O(1/n) bias is far below the standard error), with a normal-
+    approximation interval ``pc +/- z se``, ``se^2 = var(Y - beta C) /
+    (n - 2)``. That residual is nonzero essentially only on the draws where
+    Y != C, so the interval is as reliable as a normal approximation to a
+    count of those draws: used from ``min_discordant`` (20) of them.
+
+    ``"difference"``: with fewer discordant draws (or C constant in the
+    sample), ``E[C] + (n_10 - n_01) / n`` (beta = 1, exactly unbiased) with
+    ``n_10`` hits whose control is 0 and ``n_01`` the reverse; the interval
+    combines exact Clopper-Pearson bounds at level 1 - (1 - 0.95) / 2 for the
+    two discordance rates, so it covers with probability >= 95% (Bonferroni)
+    even with no discordant draw; ``se`` is then its half-width / z.
+
+    ``"plain"``: unless the above interval is narrower than
+    :data:`CV_MAX_WIDTH_RATIO` times the Wilson interval of the plain hit
+    fraction (the control helps little), the plain estimate and its Wilson
+    interval are reported instead.
+
+    ``vrf`` (variance-reduction factor) is the estimated var(Y) / var(Y -
+    beta C): the number of plain draws one controlled draw is worth; inf if
+    no draw is discordant.
+    """
+    n, n_y, n_c, n_yc = int(n), int(n_y), int(n_c), int(n_yc)
+    if not (n > 0 and 0 <= n_yc <= min(n_y, n_c) and n_y + n_c - n_yc <= n):
+        raise CollisionInputError(f"inconsistent counts n={n}, n_y={n_y}, n_c={n_c}, n_yc={n_yc}")
+    y, c = n_y / n, n_c / n
+    s_yy = y * (1 - y)
+    s_cc = c * (1 - c)
+    s_yc = n_yc / n - y * c
+    n10, n01 = n_y - n_yc, n_c - n_yc
+    plain_ci = wilson_interval(n_y, n, z)
+    out = {"pc_plain": y, "ci95_plain": plain_ci, "se_plain": math.sqrt(s_yy / n),
+           "n_discordant": n10 + n01}
+    if n10 + n01 >= min_discordant and s_cc > 0:
+        beta = s_yc / s_cc
+        resid = max(s_yy - s_yc * s_yc / s_cc, 0.0)
+        pc = y - beta * (c - pc_control)
+        se = math.sqrt(resid / max(n - 2, 1))
+        ci = (pc - z * se, pc + z * se)
+        out.update(estimator="control_variate", beta=beta,
+                   vrf=s_yy / resid if resid > 0 else math.inf)
+    else:
+        # each rate at level 1 - (1 - 0.95) / 2: both hold with probability >= 95%
+        alpha = 0.5 * math.erfc(z / math.sqrt(2.0))
+        lo10, hi10 = _clopper_pearson(n10, n, alpha)
+        lo01, hi01 = _clopper_pearson(n01, n, alpha)
+        pc = pc_control + (n10 - n01) / n
+        ci = (pc_control + lo10 - hi01, pc_control + hi10 - lo01)
+        se = 0.5 * (ci[1] - ci[0]) / z
+        resid = (n10 + n01) / n - ((n10 - n01) / n) ** 2
+        out.update(estimator="difference", beta=1.0,
+                   vrf=s_yy / resid if resid > 0 else math.inf)
+    ci = (max(0.0, ci[0]), min(1.0, ci[1]))
+    if ci[1] - ci[0] > CV_MAX_WIDTH_RATIO * (plain_ci[1] - plain_ci[0]):
+        out.update(estimator="plain", pc=y, ci95=plain_ci, se=out["se_plain"])
+    else:
+        out.update(pc=min(max(pc, 0.0), 1.0), ci95=ci, se=se)
+    return out
 
 
 def _sqrt_cov(cov):
@@ -577,6 +697,50 @@ def _hits_numba(s1, s2, t_grid, mu, hbr_km, count, newton_steps: int = 4,
     return out
 
 
+class _Control:
+    """Linear control of :func:`pc_mc_3d` (see the module docstring).
+
+    ``map_km`` (2, 12) takes the 12 normal deviates of a draw to the
+    relative position of its linear image in the encounter plane of the
+    mean states, ``miss_km`` (2,) is that of the means; the projection is
+    N(miss, A A^T) with ``cov_km2 = A A^T``, and ``pc2d`` = P(inside the
+    hard-body disc) is the control's exact expectation.
+    """
+
+    def __init__(self, map_km, miss_km, hbr_km):
+        self.map_km = map_km
+        self.miss_km = miss_km
+        self.hbr_km = hbr_km
+        self.cov_km2 = map_km @ map_km.T
+        m1, m2, s1, s2 = (float(v) for v in _principal(miss_km, self.cov_km2))
+        self.sigmas_km = (s1, s2)
+        self.pc2d = pc_circle_2d_adaptive(m1, m2, s1, s2, hbr_km)
+
+    @classmethod
+    def build(cls, mean, root, hbr_km):
+        """The control for linear images ``mean[i] + root[i] z_i``, or None if undefined.
+
+        Undefined: zero mean relative velocity (no encounter plane) or a
+        degenerate projected covariance (no density to integrate).
+        """
+        dr = mean[1][:3] - mean[0][:3]
+        try:
+            basis = encounter_basis(dr, mean[1][3:] - mean[0][3:])
+        except CollisionInputError:
+            return None
+        p = basis[[0, 2]]
+        ctl = cls(np.hstack([-p @ root[0][:3], p @ root[1][:3]]), p @ dr, float(hbr_km))
+        s1, s2 = ctl.sigmas_km
+        if not (s2 > 1e-9 * max(s1, ctl.hbr_km) and math.isfinite(ctl.pc2d)):
+            return None
+        return ctl
+
+    def indicator(self, z):
+        """C for the (n, 12) normal deviates ``z``: bool (n,)."""
+        u = self.miss_km + np.einsum("nj,ij->ni", z, self.map_km)  # einsum: see draws
+        return np.einsum("ni,ni->n", u, u) < self.hbr_km * self.hbr_km
+
+
 class _Sampler:
     """Draws of both objects' TCA states, block by block (see :data:`MC_BLOCK`).
 
@@ -587,22 +751,40 @@ class _Sampler:
     converted back to a Cartesian state. Draws with a non-positive mean
     motion or an eccentricity >= 1 are invalid (NaN rows, reported, never
     hits).
+
+    With ``hbr_km`` given, ``control`` is the :class:`_Control` of the
+    draws (None if undefined). Its linear images are the Cartesian draws
+    themselves, or ``x + J (e - e_mean)`` with ``J = K^-1`` (the Jacobian
+    hall3d inverted) and the same deviates, in the same (possibly rotated)
+    frame as the draws; their covariance is ``J K P K^T J^T = P`` to
+    rounding, and the control's expectation uses the product actually
+    formed, so it is exact for the control as computed.
     """
 
-    def __init__(self, x1, c1, x2, c2, sampling, mu):
+    def __init__(self, x1, c1, x2, c2, sampling, mu, hbr_km=None):
         self.sampling = sampling
         self.mu = mu
         self.ref = (x1, x2)  # the kernel's solver starting states (rotation-invariant)
         if sampling == "cartesian":
             self.mean = (x1, x2)
             self.root = (_sqrt_cov(c1), _sqrt_cov(c2))
+            lin_mean, lin_root = self.mean, self.root
         else:
-            pop = _EquinoctialPop(*_reorient_if_retrograde(x1, c1, x2, c2), mu)
+            xr1, cr1, xr2, cr2 = _reorient_if_retrograde(x1, c1, x2, c2)
+            pop = _EquinoctialPop(xr1, cr1, xr2, cr2, mu)
             self.mean = tuple(pop.mean)
             self.root = tuple(_sqrt_cov(q) for q in pop.cov)
+            lin_mean = (xr1, xr2)
+            # the same finite-difference Jacobian _EquinoctialPop inverted
+            lin_root = tuple(_eq_state_and_jacobian(e[None, :], np.zeros(1), mu)[1][0] @ r
+                             for e, r in zip(self.mean, self.root, strict=True))
+        self.control = None if hbr_km is None else _Control.build(lin_mean, lin_root, hbr_km)
 
-    def draws(self, seed: int, block: int, n: int):
-        """The first ``n`` draws (``(n, 6)`` states of each object) of block ``block``."""
+    def draws(self, seed: int, block: int, n: int, control: bool = False):
+        """The first ``n`` draws (``(n, 6)`` states of each object) of block ``block``.
+
+        With ``control``, also the control indicator of each draw (bool (n,)).
+        """
         rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(block,)))
         z = rng.standard_normal((n, 12))
         out = []
@@ -618,6 +800,8 @@ class _Sampler:
                     y[lo:lo + 4096] = equinoctial_to_cartesian(y[lo:lo + 4096], 0.0, self.mu)
                 y[bad] = np.nan
             out.append(y)
+        if control:
+            return out[0], out[1], self.control.indicator(z)
         return out[0], out[1]
 
 
@@ -625,7 +809,7 @@ def pc_mc_3d(r1_km, v1_km_s, cov1, r2_km, v2_km_s, cov2, hbr_km,
              t_window_s: tuple[float, float], n_samples: int = 100_000, seed: int = 0,
              n_grid: int = 200, chunk: int = 20_000, mu: float = MU_EARTH_KM3_S2,
              count: str = "entry", sampling: str = "cartesian", backend: str = "numba",
-             workers: int = 1) -> PcResult:
+             workers: int = 1, control_variate: bool = True) -> PcResult:
     """Two-body Monte Carlo Pc from TCA states and 6x6 covariances.
 
     Parameters
@@ -670,13 +854,30 @@ def pc_mc_3d(r1_km, v1_km_s, cov1, r2_km, v2_km_s, cov2, hbr_km,
         1e-13 relative tolerance).
     workers : forked processes (:func:`kizuna.parallel.run_parts`), each
         taking a contiguous range of blocks.
+    control_variate : combine the hits with the linear encounter-plane
+        control of known mean (module docstring,
+        :func:`control_variate_estimate`). Same draws, same hits; only the
+        estimate and its interval change. Unavailable (plain estimate, with
+        ``extras["control_note"]``) when the mean relative velocity is zero
+        or the projected covariance is degenerate.
 
     Returns
     -------
-    PcResult with the hit fraction, its 95% Wilson interval, ``n_samples``
-    and ``n_hits``; ``extras`` has the window, seed, count, sampling, backend
-    and ``n_invalid`` (equinoctial draws that are not elliptic orbits; they
-    count as misses).
+    PcResult with ``pc`` and ``ci95`` the control-variate estimate and its
+    95% interval (normal approximation; see
+    :func:`control_variate_estimate` for the exact fallback with few
+    discordant draws and the switch to the plain estimate), or, with
+    ``control_variate=False``, the hit fraction and its Wilson interval;
+    ``n_samples`` and ``n_hits`` (hits of the plain estimator). ``extras``
+    has the window, seed, count, sampling, backend, ``n_invalid``
+    (equinoctial draws that are not elliptic orbits: misses for the hit
+    indicator; the control, from the linear image, is defined for them
+    too), ``estimator`` (``"control_variate"``, ``"difference"`` or
+    ``"plain"``), ``se`` (standard error of ``pc``), ``pc_plain``,
+    ``ci95_plain`` (Wilson) and ``se_plain``; with the control also
+    ``pc2d_control`` (its exact mean), ``n_control`` (draws with C = 1),
+    ``n_both`` (C = 1 and a hit), ``n_discordant``, ``beta`` and ``vrf``
+    (estimated variance-reduction factor).
     """
     if count not in _COUNTS:
         raise CollisionInputError(
@@ -700,7 +901,9 @@ def pc_mc_3d(r1_km, v1_km_s, cov1, r2_km, v2_km_s, cov2, hbr_km,
         raise CollisionInputError("pc_mc_3d needs 6x6 position-velocity covariances")
     x1 = np.concatenate([np.asarray(r1_km, float), np.asarray(v1_km_s, float)])
     x2 = np.concatenate([np.asarray(r2_km, float), np.asarray(v2_km_s, float)])
-    sampler = _Sampler(x1, c1, x2, c2, sampling, mu)
+    sampler = _Sampler(x1, c1, x2, c2, sampling, mu,
+                       hbr_km=float(hbr_km) if control_variate else None)
+    use_cv = sampler.control is not None
     t_grid = np.linspace(float(t_window_s[0]), float(t_window_s[1]), int(n_grid))
     hbr = float(hbr_km)
 
@@ -710,22 +913,46 @@ def pc_mc_3d(r1_km, v1_km_s, cov1, r2_km, v2_km_s, cov2, hbr_km,
         return _hits_numpy(s1, s2, t_grid, mu, hbr, count, max(1, int(chunk)))
 
     n_blocks = -(-n_samples // MC_BLOCK)
-    counts = shared_array((n_blocks, 2), np.int64)  # hits, invalid per block
+    # per block: hits, invalid, control = 1, control = 1 and hit (integers:
+    # the same totals whatever the split into workers)
+    counts = shared_array((n_blocks, 4), np.int64)
     parts = split(n_blocks, max(1, min(int(workers), n_blocks)))
 
     def work(p):
         for b in range(*parts[p]):
-            s1, s2 = sampler.draws(seed, b, min(MC_BLOCK, n_samples - b * MC_BLOCK))
+            m = min(MC_BLOCK, n_samples - b * MC_BLOCK)
+            if use_cv:
+                s1, s2, ctl = sampler.draws(seed, b, m, control=True)
+            else:
+                s1, s2 = sampler.draws(seed, b, m)
             status = status_of(s1, s2)
             counts[b, 0] = np.count_nonzero(status == 1)
             counts[b, 1] = np.count_nonzero(status == 2)
+            if use_cv:
+                counts[b, 2] = np.count_nonzero(ctl)
+                counts[b, 3] = np.count_nonzero(ctl & (status == 1))
 
     if backend == "numba" and len(parts) > 1:
         status_of(*sampler.draws(seed, 0, 1))  # compile (or load) once, before forking
     run_parts(work, len(parts))
     hits = int(counts[:, 0].sum())
-    return PcResult(hits / n_samples, "mc3d", bool(rem1 or rem2),
-                    ci95=wilson_interval(hits, n_samples), n_samples=n_samples, n_hits=hits,
-                    extras={"t_window_s": tuple(t_window_s), "seed": seed, "count": count,
-                            "sampling": sampling, "backend": backend,
-                            "n_invalid": int(counts[:, 1].sum())})
+    extras = {"t_window_s": tuple(t_window_s), "seed": seed, "count": count,
+              "sampling": sampling, "backend": backend, "n_invalid": int(counts[:, 1].sum())}
+    plain_ci = wilson_interval(hits, n_samples)
+    plain = {"estimator": "plain", "pc": hits / n_samples, "ci95": plain_ci,
+             "se": math.sqrt(hits * (n_samples - hits) / n_samples) / n_samples}
+    plain.update(pc_plain=plain["pc"], ci95_plain=plain_ci, se_plain=plain["se"])
+    if use_cv:
+        est = control_variate_estimate(n_samples, hits, int(counts[:, 2].sum()),
+                                       int(counts[:, 3].sum()), sampler.control.pc2d)
+        est.update(pc2d_control=sampler.control.pc2d, n_control=int(counts[:, 2].sum()),
+                   n_both=int(counts[:, 3].sum()))
+    else:
+        est = plain
+        if control_variate:
+            extras["control_note"] = ("no control: zero mean relative velocity or degenerate "
+                                      "encounter-plane covariance")
+    pc, ci = est.pop("pc"), est.pop("ci95")
+    extras.update(est)
+    return PcResult(pc, "mc3d", bool(rem1 or rem2), ci95=ci, n_samples=n_samples,
+                    n_hits=hits, extras=extras)
