@@ -88,20 +88,46 @@ def test_mc3d_consistent_with_cara_monte_carlo(n):
     assert lo <= c.expected["CARA_PcMC"] <= hi
 
 
-def test_mc3d_case12_zero_relative_velocity_entry_convention():
+def test_mc3d_case12_zero_relative_velocity_first_contact_convention():
     # Identical mean states and a nearly rank-one covariance: ~0.2% of the
-    # draws sit inside the 4 m sphere for the whole +/-1420 s window. CARA's
-    # MC (1e8 trials, 0.00242) and the 3D Nc count entries into the sphere;
-    # our default does too, and its interval must contain CARA's value.
+    # draws sit inside the 4 m sphere for the whole +/-1420 s window, and
+    # about 1% of the hits start inside, leave and come back. CARA's MC
+    # (1e8 trials, 0.00242) counts a draw only if it is outside at the window
+    # start and then makes contact (Pc_MC_Kep2body); our default does too,
+    # and its interval must contain CARA's value.
     c, a = _args(12)
     args = (*a, (-1420.0, 1420.0))
-    res = pc_mc_3d(*args, n_samples=2 ** 18, seed=1, n_grid=60)
+    res = pc_mc_3d(*args, n_samples=2 ** 18, seed=1, n_grid=60, control_variate=False)
     lo, hi = res.ci95
     assert lo <= c.expected["CARA_PcMC"] <= hi
+    # Counting every entry (also after starting inside) adds the draws that
+    # start inside and re-enter (checked draw by draw in the next test).
+    ent = pc_mc_3d(*args, n_samples=2 ** 18, seed=1, n_grid=60, count="entry",
+                   control_variate=False)
+    assert ent.n_hits >= res.n_hits
     # The minimum-over-window convention counts the always-inside draws and
     # lands well above CARA's interval (0.0044 measured).
-    wide = pc_mc_3d(*args, n_samples=2 ** 18, seed=1, n_grid=60, count="window_min")
+    wide = pc_mc_3d(*args, n_samples=2 ** 18, seed=1, n_grid=60, count="window_min",
+                    control_variate=False)
     assert wide.ci95[0] > c.expected["CARA_PcMCHi95"]
+
+
+def test_first_contact_is_entry_without_the_draws_inside_at_the_start():
+    # Case 11 (76 m miss, 8 cm/s): about 1% of the hits start inside the
+    # 4 m sphere, leave and come back. Independently of both kernels, the
+    # draws inside at the window start are found by propagating to t_min;
+    # first_contact must be exactly entry minus those of them.
+    c, _, s1, s2 = _draws(11, 300_000)
+    grid = np.linspace(-1420.0, 1420.0, 60)
+    hbr = c.hbr_km
+    ra, _ = kepler_propagate(s1[:, :3], s1[:, 3:], grid[0], MU_EARTH_KM3_S2)
+    rb, _ = kepler_propagate(s2[:, :3], s2[:, 3:], grid[0], MU_EARTH_KM3_S2)
+    inside0 = np.linalg.norm(rb - ra, axis=-1) < hbr
+    ent = _hits_numba(s1, s2, grid, MU_EARTH_KM3_S2, hbr, "entry")
+    first = _hits_numba(s1, s2, grid, MU_EARTH_KM3_S2, hbr, "first_contact")
+    assert np.count_nonzero(inside0 & (ent == 1)) >= 5  # re-entries exist here
+    assert np.count_nonzero(first == 1) > 500
+    np.testing.assert_array_equal(first, np.where(inside0, 0, ent))
 
 
 # ---------------------------------------------------------------- numba kernel
@@ -117,7 +143,7 @@ def test_numba_kernel_makes_the_numpy_reference_decision_for_every_draw(n, hbr_s
     t = TLIMIT[n - 1] if n != 12 else 1420.0
     grid = np.linspace(-t, t, 40)
     hbr = c.hbr_km * hbr_scale
-    for count in ("entry", "closest_approach", "window_min"):
+    for count in ("entry", "closest_approach", "window_min", "first_contact"):
         ref = _hits_numpy(s1, s2, grid, MU_EARTH_KM3_S2, hbr, count, 1000)
         assert ref[17] == 2 and 5 < np.count_nonzero(ref == 1) < 2900
         for prune in (True, False):
@@ -133,7 +159,7 @@ def test_numba_kernel_matches_numpy_on_a_short_window(sampling):
     x1, x2 = np.concatenate(args[:2]), np.concatenate(args[3:5])
     s1, s2 = _Sampler(x1, args[2], x2, args[5], sampling, MU_EARTH_KM3_S2).draws(6, 0, 4000)
     grid = np.linspace(-131.0, 131.0, 27)
-    for count in ("entry", "window_min"):
+    for count in ("entry", "window_min", "first_contact"):
         ref = _hits_numpy(s1, s2, grid, MU_EARTH_KM3_S2, 1.0, count, 4000)
         assert 20 < np.count_nonzero(ref == 1) < 1000
         np.testing.assert_array_equal(_hits_numba(s1, s2, grid, MU_EARTH_KM3_S2, 1.0, count),
