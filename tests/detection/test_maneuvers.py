@@ -170,11 +170,11 @@ def test_iss_additional_list_rows_have_a_source_and_say_whether_the_time_is_know
 def test_iss_both_public_lists_against_the_detections(iss_result, data_dir):
     """The second list explains most detections the first list leaves unmatched.
 
-    Measured (docs/design/maneuvers.md): 69 of the 70 events of both lists detected
+    Measured (docs/design/maneuvers.md): 70 of the 71 events of both lists detected
     within a day; the miss is the 2023-08-06 debris avoidance (196 s, +0.5 km), a
     step at the detection limit of the 2023 noise (20 sigma of about 20 m per set
-    pair). Of the 66 detections the first list leaves unmatched, 48 fall on a
-    second-list event; 18 remain (3.6 per year): 9 orbit raises of 0.9-5 km and
+    pair). Of the 66 detections the first list leaves unmatched, 49 fall on a
+    second-list event; 17 remain (3.4 per year): 8 orbit raises of 0.9-5 km and
     9 steps under 0.2 km.
     """
     m = union_measurement(iss_result, _published(data_dir), _additional(data_dir))
@@ -187,7 +187,7 @@ def test_iss_both_public_lists_against_the_detections(iss_result, data_dir):
     # most of the first list's unmatched detections are events of the second list
     assert m["explained_by_additional"] >= 0.7 * m["unmatched_first"]
     # false alarms against the union: still above the 2/yr target (said so in the docs)
-    assert len(m["unmatched_union"]) / YEARS <= 4.0
+    assert len(m["unmatched_union"]) / YEARS <= 3.5
     assert m["unmatched_union_small"] / YEARS <= 2.0
     # what is left at >= 0.2 km looks like unlisted reboosts: every one raises the orbit
     # and has a burn time fixed to better than an hour by its along-track residual
