@@ -100,6 +100,13 @@ def wilson_interval(hits: int, n: int, z: float = Z95) -> tuple[float, float]:
     return max(0.0, centre - half), min(1.0, centre + half)
 
 
+def _plain_estimate(hits: int, n: int, z: float = Z95) -> dict:
+    """The hit fraction, its Wilson interval and standard error (the ``*_plain`` extras)."""
+    y = hits / n
+    return {"pc_plain": y, "ci95_plain": wilson_interval(hits, n, z),
+            "se_plain": math.sqrt(y * (1 - y) / n)}
+
+
 def _clopper_pearson(k: int, n: int, alpha: float) -> tuple[float, float]:
     """Exact (Clopper-Pearson) two-sided 1 - alpha interval for k successes in n."""
     lo = 0.0 if k == 0 else float(special.betaincinv(k, n - k + 1, alpha / 2))
@@ -159,9 +166,9 @@ def control_variate_estimate(n: int, n_y: int, n_c: int, n_yc: int, pc_control: 
     s_cc = c * (1 - c)
     s_yc = n_yc / n - y * c
     n10, n01 = n_y - n_yc, n_c - n_yc
-    plain_ci = wilson_interval(n_y, n, z)
-    out = {"pc_plain": y, "ci95_plain": plain_ci, "se_plain": math.sqrt(s_yy / n),
-           "n_discordant": n10 + n01}
+    out = _plain_estimate(n_y, n, z)
+    out["n_discordant"] = n10 + n01
+    plain_ci = out["ci95_plain"]
     if n10 + n01 >= min_discordant and s_cc > 0:
         beta = s_yc / s_cc
         resid = max(s_yy - s_yc * s_yc / s_cc, 0.0)
@@ -951,17 +958,15 @@ def pc_mc_3d(r1_km, v1_km_s, cov1, r2_km, v2_km_s, cov2, hbr_km,
     hits = int(counts[:, 0].sum())
     extras = {"t_window_s": tuple(t_window_s), "seed": seed, "count": count,
               "sampling": sampling, "backend": backend, "n_invalid": int(counts[:, 1].sum())}
-    plain_ci = wilson_interval(hits, n_samples)
-    plain = {"estimator": "plain", "pc": hits / n_samples, "ci95": plain_ci,
-             "se": math.sqrt(hits * (n_samples - hits) / n_samples) / n_samples}
-    plain.update(pc_plain=plain["pc"], ci95_plain=plain_ci, se_plain=plain["se"])
     if use_cv:
         est = control_variate_estimate(n_samples, hits, int(counts[:, 2].sum()),
                                        int(counts[:, 3].sum()), sampler.control.pc2d)
         est.update(pc2d_control=sampler.control.pc2d, n_control=int(counts[:, 2].sum()),
                    n_both=int(counts[:, 3].sum()))
     else:
-        est = plain
+        est = _plain_estimate(hits, n_samples)
+        est.update(estimator="plain", pc=est["pc_plain"], ci95=est["ci95_plain"],
+                   se=est["se_plain"])
         if control_variate:
             extras["control_note"] = ("no control: zero mean relative velocity or degenerate "
                                       "encounter-plane covariance")
