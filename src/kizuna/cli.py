@@ -950,8 +950,7 @@ def proximity(
     err.print(f"{len(report):,} proximity events -> {output}")
     if history or report.maneuver_source != "none":
         n_man = sum(e.maneuver is not None for e in report.events)
-        n_unchecked = sum(not (e.maneuver_checked or e.maneuver is not None)
-                          for e in report.events)
+        n_unchecked = sum(not e.maneuver_checked for e in report.events)
         err.print(f"  maneuvers ({report.maneuver_source}): {n_man} events preceded by a "
                   f"maneuver of the other object; {n_unchecked} events whose other object "
                   "has no history spanning the look-back (maneuver_checked=false)")

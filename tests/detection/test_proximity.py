@@ -163,7 +163,11 @@ def test_a_maneuver_before_the_approach_is_reported(iss_pair) -> None:
     [ev] = recent.events
     assert ev.maneuver_before and ev.maneuver.seconds_before_start == pytest.approx(DAY, abs=1)
     assert recent.rows()[0]["maneuver_before"] == "true"
+    # a found burn answers "did it maneuver?": checked, in the event and in the CSV alike
+    assert ev.maneuver_checked and recent.rows()[0]["maneuver_checked"] == "true"
     assert not old.events[0].maneuver_before  # 10 days > the 3-day LEO lookback
+    # a list of maneuvers says nothing about the span of a history: unchecked
+    assert not old.events[0].maneuver_checked and old.rows()[0]["maneuver_checked"] == "false"
 
 
 def test_csv_contract_and_report_helper(iss_pair) -> None:

@@ -78,6 +78,7 @@ from sgp4.api import SatrecArray
 from kizuna.catalog.elements import ElementSet
 from kizuna.catalog.snapshot import CatalogSnapshot
 from kizuna.detection.maneuvers import (
+    _J2000_JD,
     ElementHistory,
     ManeuverError,
     ManeuverResult,
@@ -102,7 +103,6 @@ __all__ = [
 ]
 
 MU_KM3_S2 = 398600.8  # WGS-72, as the element sets
-_J2000_JD = 2451545.0
 _TWO_PI = 2.0 * math.pi
 
 PROXIMITY_CSV_COLUMNS = (
@@ -375,7 +375,7 @@ class ProximityReport:
                 "maneuver_utc": "" if m is None else str(iso_utc_ms(m.burn_jd, m.burn_fr)),
                 "maneuver_delta_v_m_s": "" if m is None else f"{m.delta_v_m_s:.3f}",
                 "regime": e.regime,
-                "maneuver_checked": str(e.maneuver_checked or m is not None).lower(),
+                "maneuver_checked": str(e.maneuver_checked).lower(),
             })
         return out
 
@@ -731,7 +731,7 @@ def with_maneuver_history(
     if not wanted:
         return report
     found, span = _history_maneuvers(history, wanted)
-    if found is None and not span:
+    if found is None:  # no usable set of any involved object: nothing to add
         return report
     man = _merge_maneuvers(found)
     jd0, fr0 = jd_fr_from_datetime(report.start)
@@ -739,12 +739,12 @@ def with_maneuver_history(
     for e in report.events:
         lim = report.asset_limits[e.protected_norad_id]
         ref = e.maneuver
-        if man is not None:
-            new = _with_maneuver(replace(e, maneuver=None), man, jd0, fr0, lim).maneuver
-            if new is not None and (ref is None
-                                    or new.seconds_before_start < ref.seconds_before_start):
-                ref = new
-        checked = e.maneuver_checked or _spans_lookback(span, e, jd0, fr0, lim)
+        new = _with_maneuver(replace(e, maneuver=None), man, jd0, fr0, lim).maneuver
+        if new is not None and (ref is None
+                                or new.seconds_before_start < ref.seconds_before_start):
+            ref = new
+        checked = (e.maneuver_checked or ref is not None
+                   or _spans_lookback(span, e, jd0, fr0, lim))
         events.append(replace(e, maneuver=ref, maneuver_checked=checked))
     label = source if report.maneuver_source == "none" else f"{report.maneuver_source}+{source}"
     return replace(report, events=tuple(events), maneuver_source=label)
@@ -1198,4 +1198,4 @@ def _with_maneuver(e: ProximityEvent, man: _Burns, jd0: float, fr0: float,
     ref = ManeuverRef(norad_id=e.other_norad_id, burn_jd=float(man.burn_jd[k]),
                       burn_fr=float(man.burn_fr[k]), delta_v_m_s=float(man.delta_v_m_s[k]),
                       seconds_before_start=float(e.start_s - t[ok].max()))
-    return replace(e, maneuver=ref)
+    return replace(e, maneuver=ref, maneuver_checked=True)  # a found burn answers the question
