@@ -116,9 +116,20 @@ def test_histories_of_many_objects_equal_their_single_object_histories(
         assert many == one_by_one
         assert len([es for es in many if es.norad_id == 25544]) == len(iss_sets())
         start = iss_sets()[3].epoch + timedelta(seconds=1)  # between two sets
-        late = element_set_histories(session=session, norad_ids=ids, start=start)
-        assert late == [es for es in many if es.epoch >= start]
+        end = iss_sets()[-2].epoch
+        late = element_set_histories(session=session, norad_ids=ids, start=start, end=end)
         assert element_set_histories(session=session, norad_ids=[]) == []
+    # Independent of both reads: the ingested sample sets themselves, filtered
+    # and ordered by hand (NORAD id, then epoch).
+    def key(es):
+        return es.norad_id, es.epoch, es.mean_motion_rev_day, es.eccentricity
+
+    ingested = sorted((es for es in regime_sets() + iss_sets() if es.norad_id in {26824, 25544}),
+                      key=lambda es: (es.norad_id, es.epoch))
+    assert [key(es) for es in many] == [key(es) for es in ingested]
+    assert [key(es) for es in late] == [key(es) for es in ingested
+                                        if start <= es.epoch <= end]
+    assert 0 < len(late) < len(many) - 2  # the window really cuts both ends
 
 
 def test_naive_as_of_is_refused(store: Store) -> None:
