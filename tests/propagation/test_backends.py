@@ -11,7 +11,7 @@ from test_vallado import FIELD_TOLERANCE, _times_minutes, _verification_text
 
 from kizuna.catalog.reader import read_catalog
 from kizuna.catalog.tle import parse_tle
-from kizuna.propagation.backends import BatchSgp4
+from kizuna.propagation.backends import BatchSgp4, aligned_split
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 
@@ -90,3 +90,22 @@ def test_heyoka_matches_python_sgp4_over_the_real_catalog_for_a_week():
 def test_unknown_backend_is_refused():
     with pytest.raises(ValueError, match="heyoka"):
         BatchSgp4([], "orekit")
+
+
+@pytest.mark.parametrize("n, n_parts, lane, p_near", [
+    (1000, 2, 4, 0.84), (1000, 7, 8, 0.5), (37, 4, 8, 1.0), (5, 3, 8, 1.0), (0, 2, 4, 0.5),
+    (200, 3, 4, 0.0)])
+def test_aligned_split_covers_everything_at_lane_multiples(n, n_parts, lane, p_near):
+    # Checked by counting, independently of the cumsum the function uses:
+    # contiguous, non-decreasing ranges that cover 0..n, every inner edge
+    # either at n or after a whole number of lanes of near-Earth satellites.
+    is_near = np.random.default_rng(n + lane).random(n) < p_near
+    parts = aligned_split(is_near, n_parts, lane)
+    assert len(parts) == n_parts and parts[0][0] == 0 and parts[-1][1] == n
+    for (a, b), (c, _) in zip(parts, parts[1:], strict=False):
+        assert a <= b == c
+        assert b == n or sum(bool(x) for x in is_near[:b]) % lane == 0
+    if n >= 100 * n_parts and 0 < p_near:
+        # about equal sizes: within a few lanes of n / n_parts
+        sizes = [b - a for a, b in parts]
+        assert max(sizes) - min(sizes) <= 4 * lane / p_near
