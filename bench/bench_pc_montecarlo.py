@@ -57,6 +57,7 @@ from pc_cases import alfano_case, cara_unit_json  # noqa: E402
 
 from kizuna.collision.hall3d import MU_EARTH_KM3_S2, pc_hall3d  # noqa: E402
 from kizuna.collision.montecarlo import (  # noqa: E402
+    _COUNTS,
     MC_BLOCK,
     Z95,
     _hits_numba,
@@ -71,17 +72,17 @@ def _se(p: float, n: int) -> float:
     return math.sqrt(max(p * (1 - p), 0.0) / n)
 
 
-def grid_check(n_case: int, window, n_grid: int, seed: int) -> int:
+def grid_check(n_case: int, window, n_grid: int, seed: int, count: str, sampling: str) -> int:
     """Draws (of the first block) whose decision changes on a 4x finer grid."""
     c = alfano_case(n_case)
     x1 = np.concatenate([c.r1_km, c.v1_km_s])
     x2 = np.concatenate([c.r2_km, c.v2_km_s])
-    s = _Sampler(x1, c.cov1, x2, c.cov2, "cartesian", MU_EARTH_KM3_S2)
+    s = _Sampler(x1, c.cov1, x2, c.cov2, sampling, MU_EARTH_KM3_S2)
     s1, s2 = s.draws(seed, 0, MC_BLOCK)
-    a = _hits_numba(s1, s2, np.linspace(*window, n_grid), MU_EARTH_KM3_S2, c.hbr_km, "entry",
+    a = _hits_numba(s1, s2, np.linspace(*window, n_grid), MU_EARTH_KM3_S2, c.hbr_km, count,
                     ref=s.ref)
     b = _hits_numba(s1, s2, np.linspace(*window, 4 * n_grid - 3), MU_EARTH_KM3_S2, c.hbr_km,
-                    "entry", ref=s.ref)
+                    count, ref=s.ref)
     return int(np.count_nonzero(a != b))
 
 
@@ -100,11 +101,13 @@ def run_alfano(args) -> None:
         c = alfano_case(n)
         e = c.expected
         window = (-tlimit[n - 1], tlimit[n - 1])
-        changed = grid_check(n, window, args.n_grid, args.seed) if args.grid_check else None
+        changed = (grid_check(n, window, args.n_grid, args.seed, args.count, args.sampling)
+                   if args.grid_check else None)
         t0 = time.perf_counter()
         res = pc_mc_3d(c.r1_km, c.v1_km_s, c.cov1, c.r2_km, c.v2_km_s, c.cov2, c.hbr_km, window,
                        n_samples=args.draws, seed=args.seed, n_grid=args.n_grid,
-                       workers=args.workers, control_variate=not args.plain)
+                       workers=args.workers, control_variate=not args.plain,
+                       count=args.count, sampling=args.sampling)
         wall = time.perf_counter() - t0
         total += wall
         x = res.extras
@@ -182,6 +185,10 @@ def main(argv=None) -> int:
                     help="skip the 4x-finer-grid comparison")
     ap.add_argument("--plain", action="store_true",
                     help="plain hit fraction and Wilson interval (no control variate)")
+    ap.add_argument("--count", default="first_contact", choices=_COUNTS,
+                    help="hit rule of the Alfano runs (default first_contact)")
+    ap.add_argument("--sampling", default="cartesian", choices=("cartesian", "equinoctial"),
+                    help="what is Gaussian in the Alfano runs (default cartesian)")
     ap.add_argument("--cases", type=lambda v: [int(x) for x in v.split(",")],
                     default=list(range(1, 13)), help="Alfano cases, e.g. 11,12 (default all 12)")
     ap.add_argument("--quick", action="store_true",
@@ -193,7 +200,7 @@ def main(argv=None) -> int:
                                                                else sys.argv[1:])])
     print(f"command: {cmd}")
     print(f"draws per case {args.draws:,}, workers {args.workers}, grid {args.n_grid} points, "
-          f"seed {args.seed}, 95% z = {Z95:.4f}, "
+          f"seed {args.seed}, count {args.count}, sampling {args.sampling}, 95% z = {Z95:.4f}, "
           f"{'plain estimator' if args.plain else 'control variate'}")
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cpu, "
           f"load avg {os.getloadavg()[0]:.2f} at start; numpy {np.__version__}")
