@@ -21,7 +21,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from kizuna.errors import KizunaError, Rejection
+from kizuna.errors import KizunaError, Rejection, StoreUnavailableError
 
 app = typer.Typer(
     help="Kizuna: allied space domain awareness (catalog, SGP4 propagation, screening).",
@@ -332,7 +332,27 @@ def propagate(
         err.print(f"  {n} objects with SGP4 error {code}: {SGP4_ERRORS.get(code, '?')}")
 
 
-def _snapshot(catalog: list[Path] | None, db: str | None, viewer: str | None):
+def _store(db: str | None, *, read_only: bool = False):  # -> Store
+    """The store at ``db`` (or the default URL), opened and upgraded; with ``read_only``
+    only if it already exists at the current schema, else StoreUnavailableError (the
+    caller says what happens instead)."""
+    if not read_only:
+        return _open(db)
+    from kizuna.store.session import open_existing_store
+
+    try:
+        return open_existing_store(db)
+    except StoreUnavailableError:
+        raise
+    except KizunaError as exc:  # an unparsable URL
+        _fail(str(exc))
+    raise AssertionError
+
+
+def _snapshot(catalog: list[Path] | None, db: str | None, viewer: str | None, *,
+              as_of: datetime | None = None, read_only: bool = False):
+    """The catalog files' snapshot, or the store's newest set per object at or before
+    ``as_of`` (default: newest); with ``read_only`` only from a store that exists."""
     from kizuna.api import load_catalog
     from kizuna.store.repository import load_snapshot
 
@@ -345,89 +365,27 @@ def _snapshot(catalog: list[Path] | None, db: str | None, viewer: str | None):
             err.print(f"{len(rejected)} records rejected while reading the catalog:")
             _print_rejections(rejected)
         return snapshot
-    with _open(db) as store, store.begin() as session:
-        return load_snapshot(session=session, releasable_to=viewer)
+    try:
+        store = _store(db, read_only=read_only)
+    except StoreUnavailableError as exc:
+        _fail(f"{exc}: ingest a catalog first (kizuna ingest) or pass a catalog file")
+    with store, store.begin() as session:
+        return load_snapshot(session=session, as_of=as_of, releasable_to=viewer)
 
 
 # ------------------------------------------------------------------ screen
 
 
-def _covariance_models(db: str | None, viewer: str | None, norad_ids):
-    """Fitted covariance models of these objects from the store (--db or default); {} if none."""
+def _covariance_models(db: str | None, viewer: str | None, norad_ids, *,
+                       read_only: bool = False):
+    """Fitted covariance models of these objects from the store (--db or default); {} if
+    none. With ``read_only``, {} and a note when there is no usable store."""
     from kizuna.store.covariances import load_covariance_models
 
-    with _open(db) as store, store.begin() as session:
-        return load_covariance_models(session=session, norad_ids=[int(i) for i in norad_ids],
-                                      releasable_to=viewer)
-
-
-def _existing_store(db: str | None):  # -> (Store | None, reason)
-    """The store at ``db`` (or the default URL), opened without creating or migrating it.
-
-    For commands that must not write a store: returns ``(store, None)``, or
-    ``(None, reason)`` when there is no usable store there (no SQLite file,
-    an unreachable database, or a schema older than this version's).
-    """
-    from alembic.runtime.migration import MigrationContext
-    from alembic.script import ScriptDirectory
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import SQLAlchemyError
-
-    from kizuna.store.session import alembic_config, default_url, open_store
-
-    url = db or default_url()
     try:
-        parsed = make_url(url)
-    except Exception:  # noqa: BLE001 - any parse failure is a caller mistake
-        _fail(f"cannot parse store URL {url!r}: use e.g. sqlite:///path/kizuna.sqlite")
-    shown = parsed.render_as_string(hide_password=True)
-    if parsed.get_backend_name() == "sqlite" and (
-            parsed.database in (None, "", ":memory:")
-            or not Path(parsed.database).expanduser().is_file()):
-        return None, f"no store at {shown}"
-    store = None
-    try:
-        store = open_store(url, upgrade_schema=False)
-        with store.engine.connect() as connection:
-            current = MigrationContext.configure(connection).get_current_revision()
-    except (KizunaError, SQLAlchemyError) as exc:
-        if store is not None:
-            store.dispose()
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        return None, f"cannot read the store at {shown}: {first}"
-    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
-    if current != head:
-        store.dispose()
-        return None, (f"the store at {shown} has schema revision {current}, not {head} "
-                      "(kizuna db upgrade)")
-    return store, None
-
-
-def _snapshot_of(catalog: list[Path] | None, db: str | None, viewer: str | None, *,
-                 as_of: datetime | None = None, read_only: bool = False):
-    """As :func:`_snapshot`; from the store, the newest sets at or before ``as_of``, and,
-    with ``read_only``, only from a store that exists (never created or migrated)."""
-    if catalog or (not read_only and as_of is None):
-        return _snapshot(catalog, db, viewer)
-    from kizuna.store.repository import load_snapshot
-
-    if read_only:
-        store, why = _existing_store(db)
-        if store is None:
-            _fail(f"{why}: ingest a catalog first (kizuna ingest) or pass a catalog file")
-    else:
-        store = _open(db)
-    with store, store.begin() as session:
-        return load_snapshot(session=session, as_of=as_of, releasable_to=viewer)
-
-
-def _stored_covariance_models(db: str | None, viewer: str | None, norad_ids):
-    """As :func:`_covariance_models`, from an existing store only ({} and a note if none)."""
-    from kizuna.store.covariances import load_covariance_models
-
-    store, why = _existing_store(db)
-    if store is None:
-        err.print(f"{why}: default covariance models for every object")
+        store = _store(db, read_only=read_only)
+    except StoreUnavailableError as exc:
+        err.print(f"{exc}: default covariance models for every object")
         return {}
     with store, store.begin() as session:
         return load_covariance_models(session=session, norad_ids=[int(i) for i in norad_ids],
@@ -476,7 +434,7 @@ def screen(
     from kizuna.report import print_screening
     from kizuna.screening import screen as run_screen
 
-    snapshot = _snapshot_of(catalog, db, viewer, read_only=not record)
+    snapshot = _snapshot(catalog, db, viewer, read_only=not record)
     primaries = _parse_ids(primary)
     if primaries is not None:
         missing = sorted(set(primaries) - set(snapshot.norad_id.tolist()))
@@ -514,7 +472,7 @@ def screen(
         elif record:  # the store is written anyway
             models = _covariance_models(db, viewer, ids)
         elif db is not None or not catalog:  # asked for: read it if it exists
-            models = _stored_covariance_models(db, viewer, ids)
+            models = _covariance_models(db, viewer, ids, read_only=True)
         else:  # --no-record, no --db: no store at all
             models = {}
         try:
@@ -866,9 +824,10 @@ def _store_history(db: str | None, viewer: str | None, norad_ids, start: datetim
     """The stored element sets of these objects with epochs in [start, end], read only."""
     from kizuna.store.repository import element_set_histories
 
-    store, why = _existing_store(db)
-    if store is None:
-        return [], why
+    try:
+        store = _store(db, read_only=True)
+    except StoreUnavailableError as exc:
+        return [], str(exc)
     with store, store.begin() as session:
         return element_set_histories(session=session, norad_ids=list(norad_ids),
                                      releasable_to=viewer, start=start, end=end), None
@@ -919,7 +878,7 @@ def proximity(
         _fail("--days must be positive")
     t_start = _parse_time(start)
     file_sets, rejected = _read_history(history) if history else ([], [])
-    snapshot = _snapshot_of(catalog, db, viewer, as_of=t_start, read_only=not record)
+    snapshot = _snapshot(catalog, db, viewer, as_of=t_start, read_only=not record)
     missing = sorted(set(assets) - set(snapshot.norad_id.tolist()))
     if missing:
         _fail(f"protected assets not in the catalog: {', '.join(map(str, missing))}", 1)

@@ -93,6 +93,11 @@ class StoreError(KizunaError):
     """The store could not be opened, migrated or written."""
 
 
+class StoreUnavailableError(StoreError):
+    """No usable store at a URL: no SQLite file, an unreachable database, or another
+    schema revision than this version's (see ``open_existing_store``)."""
+
+
 class ConfigError(KizunaError):
     """A setting or option has a value Kizuna cannot use."""
 

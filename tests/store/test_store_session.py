@@ -13,13 +13,14 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, text
 
-from kizuna.errors import StoreError
+from kizuna.errors import StoreError, StoreUnavailableError
 from kizuna.store.models import Base
 from kizuna.store.session import (
     MIGRATIONS_DIR,
     alembic_config,
     default_url,
     make_engine,
+    open_existing_store,
     open_store,
     switch_to_wal,
     upgrade,
@@ -128,6 +129,42 @@ def test_an_unreachable_database_raises_store_error() -> None:
         open_store(
             "postgresql+psycopg://nobody@127.0.0.1:1/none?connect_timeout=2"
         )
+
+
+def test_open_existing_store_never_creates_or_migrates(db_url: str) -> None:
+    """Read-only commands open a store only where one exists at the newest revision."""
+    if db_url.startswith("sqlite"):
+        path = Path(db_url.removeprefix("sqlite:///"))
+        with pytest.raises(StoreUnavailableError, match="no store at"):
+            open_existing_store(db_url)
+        assert not path.exists() and not path.parent.exists()
+    # An empty database (PostgreSQL) or a store one revision behind: refused, untouched.
+    engine = make_engine(db_url)
+    try:
+        if db_url.startswith("postgresql"):
+            with pytest.raises(StoreUnavailableError, match="schema revision None"):
+                open_existing_store(db_url)
+        script = ScriptDirectory.from_config(alembic_config())
+        previous = script.get_revision(_head()).down_revision
+        upgrade(engine, revision=previous)
+        with pytest.raises(StoreUnavailableError,
+                           match=f"schema revision {previous}, not {_head()}"):
+            open_existing_store(db_url)
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one() \
+                == previous
+        upgrade(engine)
+    finally:
+        engine.dispose()
+    with open_existing_store(db_url) as store, store.begin() as session:
+        assert session.execute(text("SELECT count(*) FROM element_sets")).scalar_one() == 0
+
+
+def test_open_existing_store_reports_an_unreachable_database_and_a_bad_url() -> None:
+    with pytest.raises(StoreUnavailableError, match="cannot read the store at"):
+        open_existing_store("postgresql+psycopg://nobody@127.0.0.1:1/none?connect_timeout=2")
+    with pytest.raises(StoreError, match="cannot parse store URL"):
+        open_existing_store("not a url")
 
 
 def test_migrations_ship_inside_the_package() -> None:

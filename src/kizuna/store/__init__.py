@@ -18,7 +18,7 @@ from kizuna.store.repository import (
     list_sources,
     load_snapshot,
 )
-from kizuna.store.session import Store, make_engine, open_store, upgrade
+from kizuna.store.session import Store, make_engine, open_existing_store, open_store, upgrade
 
 __all__ = [
     "IngestReport",
@@ -34,6 +34,7 @@ __all__ = [
     "load_snapshot",
     "make_engine",
     "normalize_releasability",
+    "open_existing_store",
     "open_store",
     "releasable",
     "upgrade",

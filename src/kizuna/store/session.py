@@ -35,7 +35,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from kizuna.config import get_settings
-from kizuna.errors import StoreError
+from kizuna.errors import StoreError, StoreUnavailableError
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
@@ -306,4 +306,49 @@ def open_store(
         except BaseException:
             engine.dispose()
             raise
+    return Store(engine)
+
+
+def open_existing_store(url: str | None = None, **engine_kwargs: Any) -> Store:
+    """Open the store at ``url`` (default :func:`default_url`) only if it already exists
+    at this version's schema revision; never creates, migrates or writes anything.
+
+    For commands that only read: a missing store must not be left behind as an
+    empty SQLite file.
+
+    Raises
+    ------
+    StoreUnavailableError
+        No SQLite file at the path, the database cannot be reached or read, or its
+        schema revision is not the newest (the message says which, with the URL
+        without its password).
+    StoreError
+        If the URL cannot be parsed.
+    """
+    url = url or default_url()
+    try:
+        parsed = make_url(url)
+    except Exception:  # noqa: BLE001 - any parse failure is a caller mistake
+        raise StoreError(
+            f"cannot parse store URL {url!r}: use e.g. sqlite:///path/kizuna.sqlite "
+            f"or postgresql+psycopg://user@host:5432/dbname") from None
+    shown = parsed.render_as_string(hide_password=True)
+    if parsed.get_backend_name() == "sqlite" and (
+            parsed.database in (None, "", ":memory:")
+            or not Path(parsed.database).expanduser().is_file()):
+        raise StoreUnavailableError(f"no store at {shown}")
+    engine = make_engine(url, **engine_kwargs)
+    try:
+        with engine.connect() as connection:
+            current = MigrationContext.configure(connection).get_current_revision()
+    except SQLAlchemyError as exc:
+        engine.dispose()
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise StoreUnavailableError(f"cannot read the store at {shown}: {first}") from exc
+    head = _head_revision()
+    if current != head:
+        engine.dispose()
+        raise StoreUnavailableError(
+            f"the store at {shown} has schema revision {current}, not {head} "
+            "(kizuna db upgrade)")
     return Store(engine)
