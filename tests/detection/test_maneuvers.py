@@ -266,6 +266,24 @@ def test_invalid_sets_and_gaps_are_counted():
     assert res.n_sets_used == 16
 
 
+def test_spans_are_the_first_and_last_usable_set_of_each_analysed_object():
+    """What proximity uses to tell "no maneuver" from "not looked at"."""
+    a = _iss_like(9, norad_id=7, start=2458849.5)
+    a[0] = replace(a[0], eccentricity=1.5)  # invalid: the span starts at the second set
+    a.append(replace(a[-1], epoch_fr=a[-1].epoch_fr + 10.0 / 86400.0))  # duplicate, later
+    b = _iss_like(6, norad_id=3, start=2458900.5, step=0.5)
+    sparse = _iss_like(3, norad_id=5)
+    res = detect_maneuvers(list(reversed(a)) + sparse + b)
+    assert res.span_norad_id.tolist() == [3, 7]  # 5 is skipped
+    j2000 = 2451545.0
+    assert res.span_first_day.tolist() == pytest.approx(
+        [b[0].epoch_jd - j2000 + b[0].epoch_fr, a[1].epoch_jd - j2000 + a[1].epoch_fr],
+        abs=1e-9)
+    assert res.span_last_day.tolist() == pytest.approx(
+        [b[-1].epoch_jd - j2000 + b[-1].epoch_fr, a[-1].epoch_jd - j2000 + a[-1].epoch_fr],
+        abs=1e-9)
+
+
 # ------------------------------------------------------------------ synthetic GEO
 
 # INTELSAT 901 in tests/data/catalogs/spacetrack_3le_full_2023-09-09.txt.gz.

@@ -209,6 +209,10 @@ class ManeuverResult:
     1-sigma uncertainty of the burn time; ``score`` the significance of the
     strongest persisting step in noise sigmas. ``delta_a_km`` is the change
     of the Brouwer mean semi-major axis with the drag trend removed.
+    ``span_norad_id``, ``span_first_day`` and ``span_last_day`` give, for every
+    analysed object (not the skipped ones), the first and last epoch of the sets
+    it used (days since J2000 12:00 UTC): a maneuver outside an object's span
+    could not have been seen.
     """
 
     norad_id: np.ndarray
@@ -237,6 +241,9 @@ class ManeuverResult:
     n_pairs_assessed: int = 0
     n_gaps: int = 0
     skipped: dict[int, str] = field(default_factory=dict)
+    span_norad_id: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
+    span_first_day: np.ndarray = field(default_factory=lambda: np.empty(0))
+    span_last_day: np.ndarray = field(default_factory=lambda: np.empty(0))
 
     def __len__(self) -> int:
         return int(self.norad_id.shape[0])
@@ -592,9 +599,12 @@ def detect_maneuvers(
         x[enough] for x in (ids, t, n_rev, ecc, inc, raan, argp, manom, ndot))
     n_used = int(ids.shape[0])
     n_obj = int((counts >= cfg.min_sets).sum())
+    span_first = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]]) if n_used else np.empty(0, int)
+    span_last = np.r_[span_first[1:], n_used] - 1
     result_counts = dict(n_sets_in=n_in, n_sets_used=n_used, n_invalid=n_invalid,
                          n_duplicates=n_dup, n_out_of_order=n_ooo, n_objects=n_obj,
-                         skipped=skipped)
+                         skipped=skipped, span_norad_id=ids[span_first],
+                         span_first_day=t[span_first], span_last_day=t[span_last])
     if n_used == 0:
         return _empty_result(n_pairs_assessed=0, n_gaps=0, **result_counts)
 

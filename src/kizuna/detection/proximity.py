@@ -1133,22 +1133,9 @@ def _history_maneuvers(history, wanted: set[int] | None
         found = detect_maneuvers(hist)
     except ManeuverError:  # every set invalid or a duplicate
         return None, {}
-    return found, _history_span(hist, found.skipped)
-
-
-def _history_span(h: ElementHistory, skipped: Mapping[int, str]
-                  ) -> dict[int, tuple[float, float]]:
-    """First and last epoch (days since J2000) of each object's history, skipped ones left out."""
-    t = (np.asarray(h.epoch_jd, dtype=np.float64) - _J2000_JD) + np.asarray(h.epoch_fr)
-    ids = np.asarray(h.norad_id, dtype=np.int64)
-    ok = np.isfinite(t)
-    ids, t = ids[ok], t[ok]
-    order = np.lexsort((t, ids))
-    ids, t = ids[order], t[order]
-    u, first = np.unique(ids, return_index=True)
-    last = np.r_[first[1:], len(ids)] - 1
-    return {int(k): (float(t[i]), float(t[j])) for k, i, j in zip(u, first, last, strict=True)
-            if int(k) not in skipped}
+    spans = zip(found.span_norad_id.tolist(), found.span_first_day.tolist(),
+                found.span_last_day.tolist(), strict=True)
+    return found, {k: (t0, t1) for k, t0, t1 in spans}
 
 
 def _spans_lookback(span: Mapping[int, tuple[float, float]], e: ProximityEvent, jd0: float,
