@@ -59,12 +59,36 @@ def test_interpolation_error_stays_below_the_pad(chunk):
     assert np.median(pad) < 1.5
 
 
+def test_packed_segments_are_segment_major_per_knot_group_and_never_overlap(chunk):
+    """The layout checked from its definition, not from the koff/kstride it is read with:
+    each (object, segment) gets its own record holding that knot's state, and at a given
+    segment the objects of one knot step sit in consecutive records."""
+    _, ck, _, _ = chunk
+    K = broadphase.cubic_coefficients(ck.r_km, ck.v_km_s, ck.h, ck.off, ck.nk, ck.koff,
+                                      ck.kstride)
+    owner = {}
+    for i in range(len(ck.h)):
+        for s in range(int(ck.nk[i])):
+            q = int(ck.koff[i] + s * ck.kstride[i])
+            assert 0 <= q < K.shape[0]
+            assert owner.setdefault(q, (i, s)) == (i, s), f"record {q} shared"
+            assert np.array_equal(K[q, 0], ck.r_km[ck.off[i] + s])
+            assert np.array_equal(K[q, 1], ck.v_km_s[ck.off[i] + s])
+    steps = np.unique(ck.h)
+    assert len(steps) > 1
+    for h in steps:
+        members = np.flatnonzero(ck.h == h)
+        assert np.array_equal(members, np.arange(members[0], members[-1] + 1))
+        for s in (0, int(ck.nk[members[0]]) - 1):
+            q = ck.koff[members] + s * ck.kstride[members]
+            assert np.array_equal(np.diff(q), np.ones(len(members) - 1, dtype=np.int64))
+
+
 def test_broad_phase_keeps_every_pair_the_brute_force_linear_test_keeps(chunk):
     sats, ck, _, _ = chunk
     L = ck.length_s
     n_cells = int(np.ceil(L / T))
-    koff, kstride = broadphase.segment_major(ck.h, ck.off, ck.nk)
-    assert kstride.max() > 100  # knot groups really are stored segment-major
+    koff, kstride = ck.koff, ck.kstride
     K = broadphase.cubic_coefficients(ck.r_km, ck.v_km_s, ck.h, ck.off, ck.nk, koff, kstride)
     r_small = 0.5 * THR + 1.0 + 7.95 * T / 2 + 0.006 * (T / 2) ** 2
     out, counts = broadphase.all_pairs_kernel(T, L, n_cells, ck.t_first, ck.h, ck.nk, koff,

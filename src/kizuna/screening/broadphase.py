@@ -44,30 +44,6 @@ def _hash(cx, cy, cz, mask):
     return ((cx * 73856093) ^ (cy * 19349663) ^ (cz * 83492791)) & mask
 
 
-def segment_major(h: np.ndarray, off: np.ndarray, nk: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Where :func:`cubic_coefficients` puts each object's segments: ``K[koff[i] + s * kstride[i]]``.
-
-    Objects come in runs with one knot step (the knot propagator groups them), and all
-    objects of a run share their knot times. Their segments are stored segment-major:
-    at any time cell the objects of a run read consecutive 96-byte records, a stream the
-    hardware prefetcher follows, instead of one record every ``nk`` records (a cache
-    miss per object and cell).
-    """
-    n = len(h)
-    koff = np.empty(n, dtype=np.int64)
-    kstride = np.empty(n, dtype=np.int64)
-    a = 0
-    while a < n:
-        b = a + 1
-        while (b < n and h[b] == h[a] and nk[b] == nk[a]
-               and off[b] - off[b - 1] == off[a + 1] - off[a]):
-            b += 1
-        koff[a:b] = off[a] + np.arange(b - a)
-        kstride[a:b] = b - a
-        a = b
-    return koff, kstride
-
-
 def cubic_coefficients(R, V, h, off, nk, koff, kstride, out=None):
     """:func:`_cubic_coefficients` into ``out`` when it has the right shape (a buffer kept
     from chunk to chunk: no 100+ MB allocation and page faults per chunk)."""
@@ -80,7 +56,7 @@ def cubic_coefficients(R, V, h, off, nk, koff, kstride, out=None):
 @njit(cache=True, parallel=True)
 def _cubic_coefficients(R, V, h, off, nk, koff, kstride, K):
     """Packed cubic of every knot segment: ``K[q] = (R, V, A2, A3)`` of object ``i``'s segment
-    ``s`` at ``q = koff[i] + s * kstride[i]`` (:func:`segment_major`), so that
+    ``s`` at ``q = koff[i] + s * kstride[i]`` (:attr:`ChunkKnots.koff`), so that
     ``p(t) = K[q,0] + t*K[q,1] + t**2*K[q,2] + t**3*K[q,3]`` for ``0 <= t <= h``.
 
     One object's segment is 96 contiguous bytes, and at a given time the objects of a

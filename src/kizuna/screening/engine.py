@@ -337,7 +337,7 @@ def chunk_candidates(plan: Plan, ck, c0: float, c1: float, cap: int, timings: di
     good = np.isfinite(ck.valid_end)
     max_pad = float(ck.pad_km[good].max(initial=0.0))
     pad_q = float(np.quantile(ck.pad_km[good], 0.99)) if good.any() else 0.0
-    koff, kstride = broadphase.segment_major(ck.h, ck.off, ck.nk)
+    koff, kstride = ck.koff, ck.kstride
     # ``scratch`` (one per run, from the caller) keeps the previous chunk's packed cubic
     # as the buffer of this one: same shape for every chunk of a window
     scratch = {} if scratch is None else scratch
