@@ -392,12 +392,7 @@ def test_history_arrays_match_element_sets(iss_sets):
             h.__dataclass_fields__)[2:]))
 
 
-if __name__ == "__main__":  # the docs table: .venv/bin/python tests/detection/test_maneuvers.py
-    from pathlib import Path
-
-    data = Path(__file__).resolve().parents[1] / "data"
-    res = detect_maneuvers(read_catalog(data / "tle-history" /
-                                        "iss_25544_gp_history_2020-2024.csv.gz").element_sets)
+def _print_union_table(res, data) -> None:
     m = union_measurement(res, _published(data), _additional(data))
     n_events = m["n_events_first"] + m["n_events_additional"]
     print(f"detections {m['n_detections']}; events: first list {m['n_events_first']}, "
@@ -417,3 +412,30 @@ if __name__ == "__main__":  # the docs table: .venv/bin/python tests/detection/t
         r = rows[k]
         print(f"  {r['time_utc']}  da {r['delta_a_km']:>8} km  dv {r['delta_v_m_s']} m/s  "
               f"time sigma {r['time_sigma_s']:>6} s  score {r['score']}")
+
+
+if __name__ == "__main__":
+    # The docs tables: .venv/bin/python tests/detection/test_maneuvers.py [--z 20,17,15]
+    # (--z: the z-threshold table, plane and e-vector thresholds at 1.5 z).
+    import argparse
+    from pathlib import Path
+
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--z", type=lambda v: [float(x) for x in v.split(",")], default=None,
+                    help="z thresholds to compare, e.g. 20,17,15")
+    args = ap.parse_args()
+    data = Path(__file__).resolve().parents[1] / "data"
+    sets = read_catalog(data / "tle-history" / "iss_25544_gp_history_2020-2024.csv.gz").element_sets
+    if args.z is None:
+        _print_union_table(detect_maneuvers(sets), data)
+    else:
+        print("| z threshold (plane, e: 1.5x) | detections | union events missed "
+              "| unmatched (/yr) | of which |da| < 0.2 km |")
+        print("|---|---|---|---|---|")
+        for z in args.z:
+            res = detect_maneuvers(sets, settings=ManeuverSettings(
+                z_threshold=z, plane_z_threshold=1.5 * z, e_z_threshold=1.5 * z))
+            m = union_measurement(res, _published(data), _additional(data))
+            n_left = len(m["unmatched_union"])
+            print(f"| {z:g} | {m['n_detections']} | {len(m['missed_events'])} "
+                  f"| {n_left} ({n_left / YEARS:.1f}) | {m['unmatched_union_small']} |")
