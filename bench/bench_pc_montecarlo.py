@@ -1,8 +1,9 @@
 """Benchmark: 3D Monte Carlo Pc (numba kernel) against CARA's 1e8-trial Monte Carlo.
 
 For every Alfano (2009) case 1-12: ``kizuna.collision.montecarlo.pc_mc_3d``
-(Cartesian Gaussian at TCA, exact two-body motion, entries into the
-hard-body sphere during +/- Tlimit, as in CARA's run) with N seeded draws
+(Gaussian equinoctial elements at TCA, exact two-body motion, first contact
+with the hard-body sphere during +/- Tlimit: CARA's ``Pc_MC_Kep2body``
+model; ``--sampling cartesian`` for a Gaussian Cartesian state) with N seeded draws
 on ``--workers`` forked processes and the encounter-plane control variate
 (the default). Prints one markdown row per case: CARA_PcMC and its 95%
 interval (tests/data/pc/A09TestCases_01_12_Distributed.csv), our estimate
@@ -187,8 +188,8 @@ def main(argv=None) -> int:
                     help="plain hit fraction and Wilson interval (no control variate)")
     ap.add_argument("--count", default="first_contact", choices=_COUNTS,
                     help="hit rule of the Alfano runs (default first_contact)")
-    ap.add_argument("--sampling", default="cartesian", choices=("cartesian", "equinoctial"),
-                    help="what is Gaussian in the Alfano runs (default cartesian)")
+    ap.add_argument("--sampling", default="equinoctial", choices=("cartesian", "equinoctial"),
+                    help="what is Gaussian in the Alfano runs (default equinoctial, as CARA)")
     ap.add_argument("--cases", type=lambda v: [int(x) for x in v.split(",")],
                     default=list(range(1, 13)), help="Alfano cases, e.g. 11,12 (default all 12)")
     ap.add_argument("--quick", action="store_true",

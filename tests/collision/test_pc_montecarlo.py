@@ -431,8 +431,8 @@ def test_control_variate_consistent_with_cara_monte_carlo_with_few_draws(n, vrf_
     # 2^18 draws. Case 5 (short encounter): no draw of the 3D kernel differs
     # from its 2D control, so the estimate is E[C] with the exact
     # conservative interval (~1/50 of the plain Wilson width, ~2.4x
-    # narrower than CARA's 1e8-trial interval). Case 8 (measured: vrf 8.2,
-    # 1163 discordant draws) by the regression. The wider of the two 95%
+    # narrower than CARA's 1e8-trial interval). Case 8 (measured: vrf 8.3,
+    # 1143 discordant draws) by the regression. The wider of the two 95%
     # intervals must contain the other estimate, and the difference must be
     # within 3 combined standard errors.
     c, args = _args(n)
@@ -463,7 +463,7 @@ def test_control_variate_consistent_with_cara_monte_carlo_with_few_draws(n, vrf_
 def test_control_variate_estimate_consistent_with_plain(n):
     # Same draws: plain - CV = beta (mean(C) - E[C]), a zero-mean error of
     # sd beta sqrt(E[C] (1 - E[C]) / N). Case 6 is short and nearly linear
-    # (vrf ~ 160), case 9 long and eccentric (vrf ~ 7).
+    # (vrf ~ 290), case 9 long and eccentric (vrf ~ 7).
     c, args = _args(n)
     t = TLIMIT[n - 1]
     res = pc_mc_3d(*args, (-t, t), n_samples=4 * MC_BLOCK, seed=4, n_grid=32)

@@ -9,8 +9,8 @@ estimate and its interval, see below):
   N(miss, C) and counts draws inside the hard-body disc (checks the 2D
   methods, same assumptions);
 * :func:`pc_mc_3d` - draws both objects' TCA states (a Gaussian in the
-  Cartesian state or, with ``sampling="equinoctial"``, in the equinoctial
-  elements as :mod:`kizuna.collision.hall3d`'s default model), propagates
+  equinoctial elements, as :mod:`kizuna.collision.hall3d`'s default model and
+  CARA's Monte Carlo, or with ``sampling="cartesian"`` in the Cartesian state), propagates
   each draw by two-body motion over the time window, and counts draws whose
   relative position enters the hard-body sphere during the window (checks
   the 3D method, no short-encounter assumption). Entries are found on a time
@@ -822,7 +822,7 @@ class _Sampler:
 def pc_mc_3d(r1_km, v1_km_s, cov1, r2_km, v2_km_s, cov2, hbr_km,
              t_window_s: tuple[float, float], n_samples: int = 100_000, seed: int = 0,
              n_grid: int = 200, chunk: int = 20_000, mu: float = MU_EARTH_KM3_S2,
-             count: str = "first_contact", sampling: str = "cartesian", backend: str = "numba",
+             count: str = "first_contact", sampling: str = "equinoctial", backend: str = "numba",
              workers: int = 1, control_variate: bool = True) -> PcResult:
     """Two-body Monte Carlo Pc from TCA states and 6x6 covariances.
 
@@ -858,16 +858,18 @@ def pc_mc_3d(r1_km, v1_km_s, cov1, r2_km, v2_km_s, cov2, hbr_km,
         below ``hbr_km``.
         They differ only when draws can be inside the hard body at the
         window start: Alfano 2009 case 12 (identical mean states, a nearly
-        rank-one covariance) gives 0.00253 / 0.00255 / 0.00333 / 0.00440
-        (first_contact / entry / closest_approach / window_min; 2^18 draws).
-    sampling : what is Gaussian at the epoch. ``"cartesian"`` (default): the
-        6D state (the :func:`~kizuna.collision.hall3d.pc_hall3d` model
-        ``propagation="linear"``). ``"equinoctial"``: each object's
-        equinoctial elements, with hall3d's element set and Jacobian (its
-        default model). The two agree with each other and with CARA's Monte
-        Carlo on the Alfano 2009 cases, and differ when the sphere is
-        reached only after a large in-track excursion (Omitron Test08); see
-        docs/design/collision.md.
+        rank-one covariance) gives 0.00245 / 0.00248 / 0.00333 / 0.00436
+        (first_contact / entry / closest_approach / window_min; 2^18
+        equinoctial draws, seed 1, 60-point grid).
+    sampling : what is Gaussian at the epoch. ``"equinoctial"`` (default): each
+        object's equinoctial elements (n, af, ag, chi, psi, lambda_M), with
+        hall3d's element set and Jacobian: the model of hall3d's default and of
+        CARA's two-body Monte Carlo (``Pc_MC_Kep2body`` samples these elements
+        at TCA). ``"cartesian"``: the 6D state (the
+        :func:`~kizuna.collision.hall3d.pc_hall3d` model
+        ``propagation="linear"``). They differ when the sphere is reached only
+        after a large in-track excursion (Omitron Test08) and by 1.2% on the
+        long, slow Alfano case 11; see docs/design/collision.md.
     backend : ``"numba"`` (default, :func:`_mc3d_kernel`) or ``"numpy"``
         (:func:`_min_distance`, measured 4-20x slower); the same decision for every
         draw in the tests (they differ only within the Kepler solver's
