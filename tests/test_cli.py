@@ -353,16 +353,8 @@ def test_pc_bad_cdm_names_file_line_keyword_and_others_still_run(runner, tmp_pat
 
 def _pair_catalog(tmp_path, ids=("34779", "49330")):
     """Compass G2 and SJ-21 from the 2022-01-25 catalog (SJ-21 docked with it)."""
-    import gzip
-
-    src = DATA / "catalogs" / "spacetrack_3le_full_2022-01-25.txt.gz"
-    with gzip.open(src, "rt") as fh:
-        lines = fh.read().splitlines()
-    keep = [x for k, line in enumerate(lines) if line.startswith(tuple(f"1 {i}" for i in ids))
-            for x in lines[k - 1:k + 2]]
-    cat = tmp_path / "pair.txt"
-    cat.write_text("\n".join(keep) + "\n")
-    return cat
+    return _catalog_subset(tmp_path, DATA / "catalogs" / "spacetrack_3le_full_2022-01-25.txt.gz",
+                           ids, name="pair.txt")
 
 
 def test_proximity_flags_sj21_at_compass_g2_and_events_lists_it(runner, tmp_path):
