@@ -102,6 +102,13 @@ class ChunkKnots:
     kstride: np.ndarray
 
 
+def _check_segments(mids: np.ndarray, knots: np.ndarray, h: float) -> np.ndarray:
+    """Index, from the chunk's first knot, of the segment each check point lies in."""
+    if not len(mids):
+        return np.zeros(0, dtype=np.int64)
+    return np.rint(mids / h - _CHECK_S).astype(np.int64) - int(round(knots[0] / h))
+
+
 class KnotPropagator:
     """Propagates the catalog at its knots, chunk after chunk, on ``workers`` processes.
 
@@ -198,11 +205,12 @@ class KnotPropagator:
                              self.R[blk].reshape(p1 - p0, ns, 3)[:, :nt],
                              self.V[blk].reshape(p1 - p0, ns, 3)[:, :nt])
                 if nmid:
-                    e2, r2, _ = sa.sgp4(np.full(nmid, self.jd0), self.fr0 + mids / SECONDS_PER_DAY)
                     mb = self.mid_off[p0]
                     mblk = slice(mb, mb + (p1 - p0) * nm)
-                    self.RM[mblk].reshape(p1 - p0, nm, 3)[:, :nmid] = r2
-                    self.EM[mblk].reshape(p1 - p0, nm)[:, :nmid] = e2
+                    sa.sgp4_into(np.full(nmid, self.jd0), self.fr0 + mids / SECONDS_PER_DAY,
+                                 self.EM[mblk].reshape(p1 - p0, nm)[:, :nmid],
+                                 self.RM[mblk].reshape(p1 - p0, nm, 3)[:, :nmid],
+                                 np.empty((p1 - p0, nmid, 3)))  # check velocities unused
                 self._post(m, p0, p1, ns, nm, knots, mids, c0)
 
         run_parts(work, self.workers)
@@ -223,8 +231,7 @@ class KnotPropagator:
         e = self.E[base:base + (b - a) * ns].reshape(b - a, ns)
         rm = self.RM[mb:mb + (b - a) * nm].reshape(b - a, nm, 3)
         em = self.EM[mb:mb + (b - a) * nm].reshape(b - a, nm)
-        kseg = (np.rint(mids / h - _CHECK_S).astype(np.int64) - int(round(knots[0] / h))
-                if nmid else np.zeros(0, dtype=np.int64))
+        kseg = _check_segments(mids, knots, h)
         _post_kernel(r, v, e, nt, rm, em, kseg, np.asarray(knots, dtype=np.float64), float(h),
                      float(c0), self.safety, self.floor_km, self.max_pad_km,
                      self.failed_at_s[a:b], self.t_first[a:b], self.nk[a:b],
@@ -272,7 +279,7 @@ class KnotPropagator:
             mblk = slice(mb, mb + (b - a) * nm)
             rm = self.RM[mblk].reshape(b - a, nm, 3)[:, :nmid]
             em = self.EM[mblk].reshape(b - a, nm)[:, :nmid]
-            kseg = np.rint(mids / h - _CHECK_S).astype(np.int64) - int(round(knots[0] / h))
+            kseg = _check_segments(mids, knots, h)
             s_ = _CHECK_S
             p = ((2 * s_**3 - 3 * s_**2 + 1) * r[:, kseg] + (s_**3 - 2 * s_**2 + s_) * h * v[:, kseg]
                  + (3 * s_**2 - 2 * s_**3) * r[:, kseg + 1] + (s_**3 - s_**2) * h * v[:, kseg + 1])
