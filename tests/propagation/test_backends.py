@@ -11,6 +11,7 @@ from test_vallado import FIELD_TOLERANCE, _times_minutes, _verification_text
 
 from kizuna.catalog.reader import read_catalog
 from kizuna.catalog.tle import parse_tle
+from kizuna.propagation import backends
 from kizuna.propagation.backends import BatchSgp4, aligned_split
 
 DATA = Path(__file__).resolve().parents[1] / "data"
@@ -85,6 +86,35 @@ def test_heyoka_matches_python_sgp4_over_the_real_catalog_for_a_week():
     assert dr_km.max() < 1e-6
     assert np.median(dr_km) < 1e-9
     assert dv_km_s.max() < 1e-9
+
+
+def test_without_heyoka_the_heyoka_backend_is_python_sgp4_with_a_warning(monkeypatch):
+    """A platform where heyoka cannot be imported keeps SGP4: everything on SatrecArray."""
+    import builtins
+
+    from sgp4.api import SatrecArray
+
+    real_import = builtins.__import__
+
+    def no_heyoka(name, *args, **kwargs):
+        if name == "heyoka" or name.startswith("heyoka."):
+            raise ImportError("No module named 'heyoka' (simulated)")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_heyoka)
+    monkeypatch.setattr(backends, "_hy", None)
+    monkeypatch.setattr(backends, "_hy_missing", None)
+    sats = [es.to_satrec() for es in read_catalog(
+        DATA / "catalogs" / "spacetrack_3le_full_2023-09-09.txt.gz").element_sets[:300]]
+    with pytest.warns(RuntimeWarning, match="heyoka is unavailable.*simulated"):
+        assert not backends.heyoka_available()
+    assert backends.lane_width("heyoka") == 1
+    assert not backends.on_heyoka(sats, "heyoka").any()
+    jd = np.full(5, sats[0].jdsatepoch)
+    fr = sats[0].jdsatepochF + np.linspace(0.0, 1.0, 5)
+    e, r, v = BatchSgp4(sats, "heyoka").sgp4(jd, fr)
+    e0, r0, v0 = SatrecArray(sats).sgp4(jd, fr)
+    assert np.array_equal(e, e0) and np.array_equal(r, r0) and np.array_equal(v, v0)
 
 
 def test_unknown_backend_is_refused():

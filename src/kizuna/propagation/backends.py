@@ -15,31 +15,51 @@ positions and velocities, TEME, km and km/s), so callers can swap it in.
 heyoka runs its own thread pool (TBB). Kizuna forks its worker processes
 instead (:mod:`kizuna.parallel`), and a thread pool does not survive a fork,
 so heyoka is held to one thread per process before its first use.
+
+heyoka is a dependency, but a platform without its wheels (or a broken
+install) must not lose SGP4: when it cannot be imported, the ``"heyoka"``
+backend runs everything on ``SatrecArray`` (the same results to centimetres,
+slower) and says so once in a warning.
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 
 import numpy as np
 from sgp4.api import SatrecArray
 
-__all__ = ["BACKENDS", "BatchSgp4", "aligned_split", "lane_width", "on_heyoka"]
+__all__ = ["BACKENDS", "BatchSgp4", "aligned_split", "heyoka_available", "lane_width",
+           "on_heyoka"]
 
 BACKENDS = ("heyoka", "sgp4")
 
 _hy = None
+_hy_missing: str | None = None
 
 
 def _heyoka():
-    """Import heyoka on first use (about 2 s), pinned to one thread."""
-    global _hy
-    if _hy is None:
-        import heyoka
+    """Import heyoka on first use (about 2 s), pinned to one thread; None if unavailable."""
+    global _hy, _hy_missing
+    if _hy is None and _hy_missing is None:
+        try:
+            import heyoka
 
-        heyoka.set_nthreads(1)
+            heyoka.set_nthreads(1)
+            heyoka.model.sgp4_propagator  # noqa: B018 - older heyoka has no SGP4
+        except (ImportError, AttributeError, OSError) as exc:
+            _hy_missing = f"{type(exc).__name__}: {exc}"
+            warnings.warn(f"heyoka is unavailable ({_hy_missing}); SGP4 runs on python-sgp4's "
+                          "SatrecArray only (same results, slower)", RuntimeWarning, stacklevel=3)
+            return None
         _hy = heyoka
     return _hy
+
+
+def heyoka_available() -> bool:
+    """Whether the ``"heyoka"`` backend really runs on heyoka (imports it on first call)."""
+    return _heyoka() is not None
 
 
 def lane_width(backend: str) -> int:
@@ -50,7 +70,8 @@ def lane_width(backend: str) -> int:
     parts and want results independent of the split cut it at multiples of this
     count of near-Earth satellites (:func:`aligned_split`).
     """
-    return int(_heyoka().recommended_simd_size()) if backend == "heyoka" else 1
+    hy = _heyoka() if backend == "heyoka" else None
+    return int(hy.recommended_simd_size()) if hy is not None else 1
 
 
 def aligned_split(is_near: np.ndarray, n_parts: int, lane: int) -> list[tuple[int, int]]:
@@ -72,7 +93,8 @@ def on_heyoka(satrecs: Sequence, backend: str) -> np.ndarray:
     """Which records :class:`BatchSgp4` propagates on heyoka (near-Earth ones, heyoka backend)."""
     if backend not in BACKENDS:
         raise ValueError(f"unknown SGP4 backend {backend!r}; use one of {BACKENDS}")
-    return np.array([backend == "heyoka" and s.method == "n" for s in satrecs], dtype=bool)
+    use = backend == "heyoka" and heyoka_available()
+    return np.array([use and s.method == "n" for s in satrecs], dtype=bool)
 
 
 class BatchSgp4:
