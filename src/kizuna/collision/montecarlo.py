@@ -868,8 +868,8 @@ def pc_mc_3d(r1_km, v1_km_s, cov1, r2_km, v2_km_s, cov2, hbr_km,
         at TCA). ``"cartesian"``: the 6D state (the
         :func:`~kizuna.collision.hall3d.pc_hall3d` model
         ``propagation="linear"``). They differ when the sphere is reached only
-        after a large in-track excursion (Omitron Test08) and by 1.2% on the
-        long, slow Alfano case 11; see docs/design/collision.md.
+        after a large in-track excursion (Omitron Test08) and agree on the
+        Alfano 2009 cases; see docs/design/collision.md.
     backend : ``"numba"`` (default, :func:`_mc3d_kernel`) or ``"numpy"``
         (:func:`_min_distance`, measured 4-20x slower); the same decision for every
         draw in the tests (they differ only within the Kepler solver's
