@@ -111,8 +111,8 @@ def test_east_west_station_keeping_found_within_a_day(results, events):
 
 
 def test_north_south_burns_found_but_timed_to_within_two_days(results, events):
-    """Every north-south burn shows as a large plane change; the burn time, taken at the
-    middle of the strongest pair for a pure plane change, is 0.5-2 days off."""
+    """Every north-south burn shows as a large plane change, but its time is 0.5-2 days off:
+    the along-track timing meant for tangential burns is used and clipped (see the docs)."""
     sets, res = results[41882]
     fy4 = measure(sets, res, events, 41882, 2.0)
     assert fy4["recall"][NS] == (5, 7)
