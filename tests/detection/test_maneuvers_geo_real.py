@@ -8,14 +8,16 @@ DATA_SOURCES.md). No threshold or window of :mod:`kizuna.detection.maneuvers` wa
 on these data: the defaults come from the ISS, and the GEO noise scale (tau = 3 d) is an
 assumption made before any real GEO history was in the repository. The numbers asserted
 are the ones measured on the first run with the defaults, recorded as measured, not as
-targets (docs/design/maneuvers.md, "GEO: Fengyun-4A and Fengyun-2H").
+targets (docs/design/maneuvers.md, "GEO: Fengyun-4A and Fengyun-2H"), except one change
+made after the first run and reported there: a detection led by a plane change is timed
+at its pair's midpoint, not by the along-track formula of tangential burns.
 
 The lists are known to be imperfect, so false alarms against them are upper bounds:
 FY-4A's monthly east-west cadence has gaps (no burn listed in July, October and November
 2019 or February 2020), and three FY-4A lines are out of sequence in the newest-first
-source file. For each of them a detection of the same kind falls within a day of the same
-date one year earlier, where the list has no event: a wrong year is one reading, not a
-proven one (the 2021-09-21 north-south line is also the day before a listed north-south
+source file. For each of them a detection of the same kind falls near the same date one
+year earlier (within a day for the two east-west lines, 2.7 days for the north-south one),
+where the list has no event: a wrong year is one reading, not a proven one (the 2021-09-21 north-south line is also the day before a listed north-south
 burn, and a detection falls 4.4 days after the 2020-06-14 line, in a month with no other
 listed burn).
 """
@@ -106,17 +108,18 @@ def test_east_west_station_keeping_found_within_a_day(results, events):
     assert fy2["recall"][EW] == (8, 11)
     fy4_2 = measure(*results[41882], events, 41882, 2.0)
     fy2_2 = measure(*results[43491], events, 43491, 2.0)
-    assert fy4_2["recall"][EW] == (39, 42)
+    assert fy4_2["recall"][EW] == (40, 42)
     assert fy2_2["recall"][EW] == (10, 11)
 
 
-def test_north_south_burns_found_but_timed_to_within_two_days(results, events):
-    """Every north-south burn shows as a large plane change, but its time is 0.5-2 days off:
-    the along-track timing meant for tangential burns is used and clipped (see the docs)."""
+def test_north_south_burns_found_and_timed_at_the_pair_midpoint(results, events):
+    """Every north-south burn shows as a large plane change. Timed at the pair's midpoint
+    (the plane change leads), 4 of 7 are within a day; the first run, which timed them by
+    the along-track formula of tangential burns, had 1 of 7 (docs)."""
     sets, res = results[41882]
     fy4 = measure(sets, res, events, 41882, 2.0)
     assert fy4["recall"][NS] == (5, 7)
-    assert measure(sets, res, events, 41882, 1.0)["recall"][NS] == (1, 7)
+    assert measure(sets, res, events, 41882, 1.0)["recall"][NS] == (4, 7)
     ns = res.plane_change_deg >= PLANE_DEG
     assert ns.sum() == 8
     # 0.39-0.46 deg per burn: inclination kept inside a small box by twice-yearly burns
@@ -147,7 +150,8 @@ def test_out_of_sequence_lines_fall_one_year_after_a_detection(results, events):
         a_year_before = m - (366.0 if r["start_utc"].startswith("2020") else 365.0)
         gap = np.abs(tb - a_year_before)
         k = int(np.argmin(gap))
-        assert gap[k] <= 1.0, r["start_utc"]
+        # east-west: within a day; north-south (timed at its pair's midpoint): 2.7 days
+        assert gap[k] <= (1.0 if r["kind"] == EW else 3.0), r["start_utc"]
         is_ns = res.plane_change_deg[k] >= PLANE_DEG
         assert is_ns == (r["kind"] == NS)
 
@@ -155,7 +159,7 @@ def test_out_of_sequence_lines_fall_one_year_after_a_detection(results, events):
 def test_false_alarms_against_the_operator_lists(results, events):
     fy4 = measure(*results[41882], events, 41882, 1.0)
     fy2 = measure(*results[43491], events, 43491, 1.0)
-    assert (fy4["n_detections"], len(fy4["unmatched"])) == (58, 20)
+    assert (fy4["n_detections"], len(fy4["unmatched"])) == (58, 18)
     assert (fy2["n_detections"], len(fy2["unmatched"])) == (17, 9)
 
 

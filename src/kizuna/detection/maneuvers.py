@@ -759,7 +759,12 @@ def detect_maneuvers(
         since_s = at_km[bp] / (a[i1[bp]] * dn)
         sig_since = at_sigma[bp] / np.abs(a[i1[bp]] * dn)
     lookback = np.maximum(dt_d[bp], 0.25)
-    in_plane = (np.abs(resid[bp, 0]) >= cfg.z_threshold * sig_a) & np.isfinite(since_s)
+    # The along-track formula assumes a tangential burn: not used when the plane change is
+    # the more significant step (a north-south burn's small in-plane part would be timed as
+    # if it were the burn, and clipped days away; Fengyun-4A, docs/design/maneuvers.md).
+    plane_led = z_plane[bp] * (cfg.z_threshold / cfg.plane_z_threshold) > z_a[bp]
+    in_plane = ((np.abs(resid[bp, 0]) >= cfg.z_threshold * sig_a) & np.isfinite(since_s)
+                & ~plane_led)
     tb = t1b - since_s / _SECONDS_PER_DAY
     tb_clip = np.clip(tb, t0b - lookback, t1b)
     mid = 0.5 * (t0b + t1b)
