@@ -17,9 +17,9 @@ FY-4A's monthly east-west cadence has gaps (no burn listed in July, October and 
 2019 or February 2020), and three FY-4A lines are out of sequence in the newest-first
 source file. For each of them a detection of the same kind falls near the same date one
 year earlier (within a day for the two east-west lines, 2.7 days for the north-south one),
-where the list has no event: a wrong year is one reading, not a proven one (the 2021-09-21 north-south line is also the day before a listed north-south
-burn, and a detection falls 4.4 days after the 2020-06-14 line, in a month with no other
-listed burn).
+where the list has no event: a wrong year is one reading, not a proven one (the 2021-09-21
+north-south line is also the day before a listed north-south burn, and a detection falls
+4.4 days after the 2020-06-14 line, in a month with no other listed burn).
 """
 
 from __future__ import annotations
@@ -163,7 +163,7 @@ def test_false_alarms_against_the_operator_lists(results, events):
     assert (fy2["n_detections"], len(fy2["unmatched"])) == (17, 9)
 
 
-if __name__ == "__main__":  # the docs table: .venv/bin/python tests/detection/test_maneuvers_geo_real.py
+if __name__ == "__main__":  # docs table: .venv/bin/python tests/detection/<this file>
     from pathlib import Path
 
     data = Path(__file__).resolve().parents[1] / "data"

@@ -139,7 +139,7 @@ def test_delta_v_and_burn_time_against_the_operator(case):
     assert all(0.25 < x < 0.65 for x in dt_plane)  # plane changes: the pair's midpoint
 
 
-if __name__ == "__main__":  # the docs table: .venv/bin/python tests/detection/test_maneuvers_leo_operator.py
+if __name__ == "__main__":  # docs table: .venv/bin/python tests/detection/<this file>
     data = Path(__file__).resolve().parents[1] / "data" / "tle-history"
     for name, (tle, man) in SATELLITES.items():
         s = read_catalog(data / tle).element_sets
