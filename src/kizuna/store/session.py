@@ -30,7 +30,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event, text
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -111,6 +111,16 @@ def _install_sqlite_hooks(engine: Engine) -> None:
         conn.exec_driver_sql(f"BEGIN {mode}")
 
 
+def _parse_url(url: str) -> URL:
+    try:
+        return make_url(url)
+    except Exception as exc:  # noqa: BLE001 - any parse failure is a caller mistake
+        raise StoreError(
+            f"cannot parse store URL {url!r}: {exc}; use e.g. sqlite:///path/kizuna.sqlite "
+            f"or postgresql+psycopg://user@host:5432/dbname"
+        ) from None
+
+
 def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
     """Create an engine for ``url`` (default: :func:`default_url`).
 
@@ -123,14 +133,7 @@ def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
     StoreError
         If the URL cannot be parsed or names a driver that is not installed.
     """
-    url = url or default_url()
-    try:
-        parsed = make_url(url)
-    except Exception as exc:  # noqa: BLE001 - any parse failure is a caller mistake
-        raise StoreError(
-            f"cannot parse store URL {url!r}: {exc}; use e.g. sqlite:///path/kizuna.sqlite "
-            f"or postgresql+psycopg://user@host:5432/dbname"
-        ) from None
+    parsed = _parse_url(url or default_url())
     is_sqlite = parsed.get_backend_name() == "sqlite"
     if is_sqlite and parsed.database and parsed.database != ":memory:":
         Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
@@ -326,12 +329,7 @@ def open_existing_store(url: str | None = None, **engine_kwargs: Any) -> Store:
         If the URL cannot be parsed.
     """
     url = url or default_url()
-    try:
-        parsed = make_url(url)
-    except Exception:  # noqa: BLE001 - any parse failure is a caller mistake
-        raise StoreError(
-            f"cannot parse store URL {url!r}: use e.g. sqlite:///path/kizuna.sqlite "
-            f"or postgresql+psycopg://user@host:5432/dbname") from None
+    parsed = _parse_url(url)
     shown = parsed.render_as_string(hide_password=True)
     if parsed.get_backend_name() == "sqlite" and (
             parsed.database in (None, "", ":memory:")
