@@ -101,7 +101,8 @@ def run_alfano(args) -> None:
     for n in args.cases:
         c = alfano_case(n)
         e = c.expected
-        window = (-tlimit[n - 1], tlimit[n - 1])
+        half = args.half_window if args.half_window else tlimit[n - 1]
+        window = (-half, half)
         changed = (grid_check(n, window, args.n_grid, args.seed, args.count, args.sampling)
                    if args.grid_check else None)
         t0 = time.perf_counter()
@@ -190,6 +191,8 @@ def main(argv=None) -> int:
                     help="hit rule of the Alfano runs (default first_contact)")
     ap.add_argument("--sampling", default="equinoctial", choices=("cartesian", "equinoctial"),
                     help="what is Gaussian in the Alfano runs (default equinoctial, as CARA)")
+    ap.add_argument("--half-window", type=float, default=None,
+                    help="half-width of every Alfano window, s (default: each case's Tlimit)")
     ap.add_argument("--cases", type=lambda v: [int(x) for x in v.split(",")],
                     default=list(range(1, 13)), help="Alfano cases, e.g. 11,12 (default all 12)")
     ap.add_argument("--quick", action="store_true",
@@ -201,7 +204,8 @@ def main(argv=None) -> int:
                                                                else sys.argv[1:])])
     print(f"command: {cmd}")
     print(f"draws per case {args.draws:,}, workers {args.workers}, grid {args.n_grid} points, "
-          f"seed {args.seed}, count {args.count}, sampling {args.sampling}, 95% z = {Z95:.4f}, "
+          f"seed {args.seed}, count {args.count}, sampling {args.sampling}, "
+          f"window +/-{args.half_window or 'Tlimit'} s, 95% z = {Z95:.4f}, "
           f"{'plain estimator' if args.plain else 'control variate'}")
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cpu, "
           f"load avg {os.getloadavg()[0]:.2f} at start; numpy {np.__version__}")
