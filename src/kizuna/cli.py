@@ -723,7 +723,9 @@ def maneuvers(
     delta_i_deg, plane_change_deg, delta_e, dv_in_plane_m_s, dv_out_of_plane_m_s,
     time_sigma_s, score, epoch_before_utc, epoch_after_utc, regime.
     """
-    from kizuna.detection.maneuvers import detect_maneuvers
+    import numpy as np
+
+    from kizuna.detection.maneuvers import ManeuverSettings, detect_maneuvers
 
     rejected: list[Rejection] = []
     if history:
@@ -747,6 +749,13 @@ def maneuvers(
               f"{result.n_gaps} gaps > 10 d) -> {len(result)} maneuvers -> {output}")
     if result.skipped:
         err.print(f"  {len(result.skipped):,} objects skipped (too few element sets)")
+    if len(result.span_sigma_a_km):
+        sig = float(np.median(result.span_sigma_a_km))
+        z = ManeuverSettings().z_threshold
+        who = (f"object {int(result.span_norad_id[0])}" if len(result.span_norad_id) == 1
+               else "median object")
+        err.print(f"  noise ({who}): sigma of delta-a {sig * 1000:.1f} m per set pair; "
+                  f"smallest detectable change of a about {z * sig * 1000:.0f} m")
     if record:
         from kizuna.store.events import record_maneuvers
 

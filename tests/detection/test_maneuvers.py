@@ -383,6 +383,17 @@ def test_geo_station_keeping_synthetic():
     assert found == len(burns)
 
 
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_learned_noise_recovers_the_injected_noise(seed):
+    # 0.1 km per set makes the pair difference 0.1 * sqrt(2) km; at the ~1-day spacing the
+    # GEO gap factor sqrt(1 + (dt / 3 d)^2) adds about 5 %
+    sets, _ = _synthetic_geo(seed=seed)
+    res = detect_maneuvers(sets)
+    expected = 0.1 * math.sqrt(2.0) * math.sqrt(1.0 + (1.0 / 3.0) ** 2)
+    assert res.span_norad_id.tolist() == [sets[0].norad_id]
+    assert res.span_sigma_a_km[0] == pytest.approx(expected, rel=0.2)
+
+
 def test_history_arrays_match_element_sets(iss_sets):
     h = ElementHistory.from_element_sets(iss_sets[:50])
     assert len(h) == 50

@@ -101,6 +101,15 @@ def test_operator_list_and_histories_are_what_the_docs_describe(results, events)
     assert [len(results[k][0]) for k in (41882, 43491)] == [1307, 1055]
 
 
+def test_learned_geo_noise_is_far_below_the_synthetic_assumption(results):
+    # measured (docs/design/maneuvers.md): 0.019 km (FY-4A) and 0.009 km (FY-2H) per pair of
+    # daily sets, against 0.15 km in the synthetic GEO test (0.1 km per set)
+    sig = {k: results[k][1].span_sigma_a_km for k in (41882, 43491)}
+    assert [len(v) for v in sig.values()] == [1, 1]
+    assert 0.015 <= sig[41882][0] <= 0.023
+    assert 0.007 <= sig[43491][0] <= 0.011
+
+
 def test_east_west_station_keeping_found_within_a_day(results, events):
     fy4 = measure(*results[41882], events, 41882, 1.0)
     fy2 = measure(*results[43491], events, 43491, 1.0)

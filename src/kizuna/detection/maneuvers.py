@@ -212,7 +212,10 @@ class ManeuverResult:
     ``span_norad_id``, ``span_first_day`` and ``span_last_day`` give, for every
     analysed object (not the skipped ones), the first and last epoch of the sets
     it used (days since J2000 12:00 UTC): a maneuver outside an object's span
-    could not have been seen.
+    could not have been seen. ``span_sigma_a_km`` is that object's median 1-sigma
+    noise of the pair-to-pair change of semi-major axis (learned from its history,
+    at its own set spacing): a burn changing ``a`` by less than ``z_threshold``
+    times it cannot be detected.
     """
 
     norad_id: np.ndarray
@@ -244,6 +247,7 @@ class ManeuverResult:
     span_norad_id: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
     span_first_day: np.ndarray = field(default_factory=lambda: np.empty(0))
     span_last_day: np.ndarray = field(default_factory=lambda: np.empty(0))
+    span_sigma_a_km: np.ndarray = field(default_factory=lambda: np.empty(0))
 
     def __len__(self) -> int:
         return int(self.norad_id.shape[0])
@@ -680,6 +684,9 @@ def detect_maneuvers(
 
     assessed = dt_d <= cfg.max_gap_days
     n_gaps = int((~assessed).sum())
+    # every analysed object has at least min_sets - 1 pairs, contiguous in pg
+    pair_start = np.flatnonzero(np.r_[True, pg[1:] != pg[:-1]])
+    result_counts["span_sigma_a_km"] = _group_median(sigma[:, 0], pg, pair_start)
 
     # Detrended levels (the trend integrated along the history) for the
     # step test: medians of the sets before and after each pair.
