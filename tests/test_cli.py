@@ -308,7 +308,7 @@ def test_maneuvers_finds_the_published_2023_09_08_iss_reboost_and_writes_the_con
     # published burn 2023-09-08 18:52-19:14 UTC (tests/data/tle-history reboost list)
     assert any(r["time_utc"].startswith("2023-09-08T19") for r in rows)
     # the object's learned noise (ManeuverResult.span_sigma_a_km, 4.4 m) and the limit it sets
-    assert "noise (object 25544): sigma of delta-a 4.4 m per set pair" in result.output
+    assert "noise (object 25544): median sigma of delta-a 4.4 m per set pair" in result.output
     assert "smallest detectable change of a about 89 m" in result.output
     missing = runner.invoke(app, ["maneuvers", str(ISS_HISTORY), "--norad", "1", "-o", str(out)])
     assert missing.exit_code == 2 and "no element sets" in missing.output

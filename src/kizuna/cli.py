@@ -754,7 +754,7 @@ def maneuvers(
         z = ManeuverSettings().z_threshold
         who = (f"object {int(result.span_norad_id[0])}" if len(result.span_norad_id) == 1
                else "median object")
-        err.print(f"  noise ({who}): sigma of delta-a {sig * 1000:.1f} m per set pair; "
+        err.print(f"  noise ({who}): median sigma of delta-a {sig * 1000:.1f} m per set pair; "
                   f"smallest detectable change of a about {z * sig * 1000:.0f} m")
     if record:
         from kizuna.store.events import record_maneuvers
