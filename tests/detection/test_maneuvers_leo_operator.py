@@ -1,7 +1,9 @@
 """Maneuver detection on LEO histories against complete operator maneuver files.
 
-Sentinel-6A (1,336 km, non-sun-synchronous) and Sentinel-3B (about 800 km, sun-synchronous):
-TLE histories and the maneuver files the operators publish through the International DORIS
+Six satellites: Sentinel-6A and Jason-3 (1,336 km, non-sun-synchronous), Sentinel-3A and
+Sentinel-3B (about 800 km, sun-synchronous), SARAL (about 790 km, sun-synchronous) and
+CryoSat-2 (about 720 km, 92 degrees): TLE histories and the maneuver files the operators
+publish through the International DORIS
 Service for precise orbit determination, which list every burn with its time, duration and
 delta-v (copied unchanged from the benchmark data set of Shorten et al.; DATA_SOURCES.md).
 Unlike the ISS lists compiled from press reports, these lists are complete, so a detection
@@ -10,7 +12,9 @@ below what element sets can show; recall is therefore reported against the burn 
 
 Nothing of :mod:`kizuna.detection.maneuvers` was chosen on these data. The numbers asserted
 are the ones measured on the first run with the defaults, recorded as measured, not as
-targets (docs/design/maneuvers.md, "LEO: Sentinel-6A and Sentinel-3B").
+targets (docs/design/maneuvers.md, "LEO: six satellites against complete operator files").
+Sentinel-6A and Sentinel-3B were added in the fifth session, the other four in the sixth,
+each measured once, with the detector unchanged since.
 """
 
 from __future__ import annotations
@@ -27,6 +31,10 @@ from kizuna.detection.maneuvers import ManeuverSettings, detect_maneuvers
 SATELLITES = {
     "Sentinel-6A": ("sentinel-6a_46984_tle_2020-2022.txt.gz", "ids_maneuvers_s6a.txt"),
     "Sentinel-3B": ("sentinel-3b_43437_tle_2018-2022.txt.gz", "ids_maneuvers_s3b.txt"),
+    "Sentinel-3A": ("sentinel-3a_41335_tle_2016-2022.txt.gz", "ids_maneuvers_s3a.txt"),
+    "Jason-3": ("jason-3_41240_tle_2016-2022.txt.gz", "ids_maneuvers_ja3.txt"),
+    "SARAL": ("saral_39086_tle_2013-2022.txt.gz", "ids_maneuvers_srl.txt"),
+    "CryoSat-2": ("cryosat-2_36508_tle_2010-2022.txt.gz", "ids_maneuvers_cs2.txt"),
 }
 J2000 = datetime(2000, 1, 1, 12, tzinfo=timezone.utc)
 MATCH_DAYS = 1.0
@@ -46,7 +54,9 @@ def read_ids_maneuvers(path: Path) -> list[dict]:
     A line is one maneuver: satellite code, start and end (year, day of year, hour,
     minute), a type code, the number of burns N, then per burn its median time (year,
     day of year, hour, minute, seconds), duration (s), three delta-v components (m/s)
-    and six further numbers.
+    and six further numbers. Entries with no delta-v at all are left out: SARAL's file
+    brackets some burns with two 0.001 s entries of zero delta-v, 9 minutes before and
+    after the real one.
     """
     burns = []
     for k, line in enumerate(path.read_text(encoding="ascii").splitlines(), start=1):
@@ -60,6 +70,8 @@ def read_ids_maneuvers(path: Path) -> list[dict]:
                 raise ValueError(f"{path.name} line {k}: burn {b + 1} of {n_burns} is "
                                  f"incomplete ({len(g)} of 15 fields)")
             dv = np.array([float(x) for x in g[6:9]])
+            if not np.any(dv):
+                continue
             burns.append({"line": k, "t": _doy(*g[0:5]), "duration_s": float(g[5]),
                           "dv_m_s": float(np.linalg.norm(dv))})
     return burns
@@ -95,6 +107,10 @@ def case(request, data_dir):
 MEASURED = {  # first run, defaults: (big found, big), (small found, small), detections, false
     "Sentinel-6A": ((2, 6), (0, 8), 2, 0),
     "Sentinel-3B": ((24, 29), (0, 28), 19, 0),
+    "Sentinel-3A": ((19, 26), (0, 36), 18, 0),
+    "Jason-3": ((13, 26), (0, 27), 7, 1),
+    "SARAL": ((2, 7), (2, 48), 5, 1),
+    "CryoSat-2": ((2, 2), (29, 184), 10, 1),
 }
 
 
@@ -104,39 +120,66 @@ def test_operator_files_parse_into_every_burn(data_dir):
         burns = read_ids_maneuvers(data_dir / "tle-history" / man)
         counts[name] = (len({b["line"] for b in burns}), len(burns))
         assert all(b["duration_s"] > 0 and b["dv_m_s"] > 0 for b in burns)
-    assert counts == {"Sentinel-6A": (18, 19), "Sentinel-3B": (56, 64)}
+    assert counts == {"Sentinel-6A": (18, 19), "Sentinel-3B": (56, 64),
+                      "Sentinel-3A": (64, 70), "Jason-3": (43, 58), "SARAL": (62, 62),
+                      "CryoSat-2": (168, 190)}
 
 
-def test_no_false_alarm_against_complete_operator_lists(case):
+def test_recall_and_false_alarms_against_complete_operator_lists(case):
     name, sets, burns, res = case
     m = measure(sets, res, burns)
     big, small, n_det, n_false = MEASURED[name]
     assert (m["big_found"], m["small_found"], m["n_detections"], len(m["false"])) == (
         big, small, n_det, n_false)
+    # each false alarm lies within 3 days of a listed burn (campaigns, commissioning)
+    tb = (res.burn_jd - 2451545.0) + res.burn_fr
+    for k in m["false"]:
+        assert min(abs(b["t"] - tb[k]) for b in burns) < 3.0, (name, k)
+
+
+def test_pooled_false_alarm_rate_is_far_below_two_per_year(data_dir):
+    """41.5 satellite-years, 3 false alarms (0.07 per year; docs)."""
+    years = n_false = 0.0
+    for tle, man in SATELLITES.values():
+        sets = read_catalog(data_dir / "tle-history" / tle).element_sets
+        m = measure(sets, detect_maneuvers(sets),
+                    read_ids_maneuvers(data_dir / "tle-history" / man))
+        years += m["years"]
+        n_false += len(m["false"])
+    assert years == pytest.approx(41.46, abs=0.01)
+    assert n_false == 3
+
+
+ISOLATED = {  # measured: isolated detections matched within a day (in-plane, plane-led)
+    "Sentinel-6A": (0, 0), "Sentinel-3B": (2, 11), "Sentinel-3A": (0, 17), "Jason-3": (0, 0),
+    "SARAL": (3, 0), "CryoSat-2": (0, 0),
+}
 
 
 def test_delta_v_and_burn_time_against_the_operator(case):
     """Each detection with exactly one listed burn within 3 days (and 3 days of history
-    before it): the estimated delta-v against the operator's, and the burn time."""
+    before it), that burn within a day: the estimated delta-v against the operator's, and
+    the burn time. (Sentinel-6A's and Jason-3's burns come in campaigns; CryoSat-2's only
+    isolated detection is its false alarm.)"""
     name, sets, burns, res = case
     tb = (res.burn_jd - 2451545.0) + res.burn_fr
     t0 = min(s.epoch_jd - 2451545.0 + s.epoch_fr for s in sets)
     ratio, dt_in, dt_plane = [], [], []
     for k in range(len(res)):
         near = [b for b in burns if abs(b["t"] - tb[k]) <= 3.0]
-        if len(near) != 1 or tb[k] - t0 <= 3.0:
+        if len(near) != 1 or tb[k] - t0 <= 3.0 or abs(tb[k] - near[0]["t"]) > MATCH_DAYS:
             continue
         ratio.append(res.delta_v_m_s[k] / near[0]["dv_m_s"])
         plane = res.dv_out_of_plane_m_s[k] > res.dv_in_plane_m_s[k]
         (dt_plane if plane else dt_in).append(tb[k] - near[0]["t"])
-    if name == "Sentinel-6A":  # its burns come in campaigns: none is isolated
-        assert not ratio
-        return
-    assert len(ratio) == 13 and len(dt_in) == 2
-    # a lower bound of the impulse (docs): 6.3% below to 0.2% above the operator's
-    assert 0.93 < min(ratio) and max(ratio) < 1.01
-    assert max(abs(x) for x in dt_in) < 0.02  # in-plane: within 20 minutes
-    assert all(0.25 < x < 0.65 for x in dt_plane)  # plane changes: the pair's midpoint
+    assert (len(dt_in), len(dt_plane)) == ISOLATED[name]
+    # a lower bound of the impulse (docs): 6.3% below to 2.1% above the operator's
+    assert all(0.93 < x < 1.03 for x in ratio)
+    # in-plane: within 40 minutes (Sentinel-3B's within 20), except SARAL's 2013-03-13 burn,
+    # placed 7 hours late
+    assert all(abs(x) < 0.31 for x in dt_in)
+    assert sum(abs(x) < 0.03 for x in dt_in) >= len(dt_in) - 1
+    assert all(0.05 < x < 0.65 for x in dt_plane)  # plane changes: the pair's midpoint
 
 
 def test_the_two_missed_inclination_burns_lie_just_below_the_plane_threshold(data_dir):
