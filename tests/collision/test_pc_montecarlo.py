@@ -57,6 +57,19 @@ def _draws(n, count, seed=1, sampling="cartesian"):
     return c, s, *s.draws(seed, 0, count)
 
 
+@pytest.mark.parametrize("n", [5, 6, 7, 8, 11, 12])
+def test_alfano_window_is_a_quarter_of_the_shorter_period(n):
+    """CARA's SDMC, without Nc bounds, spans +/- a quarter of the shorter two-body period
+    (docs/design/collision.md); for these cases that equals Alfano's Tlimit within a
+    second, so the window cannot explain the case-11 difference."""
+    c = alfano_case(n)
+    periods = []
+    for r, v in ((c.r1_km, c.v1_km_s), (c.r2_km, c.v2_km_s)):
+        a = 1.0 / (2.0 / np.linalg.norm(r) - np.dot(v, v) / MU_EARTH_KM3_S2)
+        periods.append(2.0 * math.pi * math.sqrt(a**3 / MU_EARTH_KM3_S2))
+    assert min(periods) / 4.0 == pytest.approx(TLIMIT[n - 1], abs=1.0)
+
+
 def test_wilson_interval_textbook_value():
     # 50 of 100: 0.5 +/- 0.0962 (Wilson, z = 1.96).
     lo, hi = wilson_interval(50, 100)
