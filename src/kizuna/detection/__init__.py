@@ -10,7 +10,9 @@ from kizuna.detection.maneuvers import (
     ManeuverError,
     ManeuverResult,
     ManeuverSettings,
+    PairResiduals,
     detect_maneuvers,
+    maneuver_residuals,
 )
 
 __all__ = [
@@ -19,5 +21,7 @@ __all__ = [
     "ManeuverError",
     "ManeuverResult",
     "ManeuverSettings",
+    "PairResiduals",
     "detect_maneuvers",
+    "maneuver_residuals",
 ]

@@ -77,7 +77,10 @@ __all__ = [
     "ManeuverError",
     "ManeuverResult",
     "ManeuverSettings",
+    "PairResiduals",
+    "RESIDUAL_COLUMNS",
     "detect_maneuvers",
+    "maneuver_residuals",
 ]
 
 # WGS-72, the constants SGP4 element sets are fitted with.
@@ -95,6 +98,12 @@ MANEUVER_CSV_COLUMNS = (
     "delta_i_deg", "plane_change_deg", "delta_e", "dv_in_plane_m_s", "dv_out_of_plane_m_s",
     "time_sigma_s", "score", "epoch_before_utc", "epoch_after_utc", "regime",
 )
+
+# Series of PairResiduals.residual / .sigma: the Brouwer semi-major axis (km), the
+# J2-derotated orbit normal (unit vector), the J2-derotated eccentricity vector, and
+# the along-track residual (km).
+RESIDUAL_COLUMNS = ("a_km", "normal_x", "normal_y", "normal_z", "e_x", "e_y",
+                    "along_track_km")
 
 # Gap-growth time constant of the residual noise, days, per regime. LEO is
 # measured on the ISS 2020-2024 (docs/design/maneuvers.md); the others are
@@ -510,36 +519,43 @@ def _as_history(history: ElementHistory | Sequence[ElementSet]) -> ElementHistor
     return ElementHistory.from_element_sets(sets)
 
 
-def detect_maneuvers(
-    history: ElementHistory | Sequence[ElementSet],
-    *,
-    norad_id: int | None = None,
-    settings: ManeuverSettings | None = None,
-) -> ManeuverResult:
-    """Detect maneuvers in the element-set histories of one or many objects.
+def _nothing() -> np.ndarray:
+    return np.empty(0)
 
-    Parameters
-    ----------
-    history : ElementHistory or sequence of ElementSet
-        Any number of objects, any order; duplicates and bad sets allowed.
-    norad_id : int, optional
-        Only this object. Raises :class:`ManeuverError` if it has no sets or
-        too few to learn its noise.
-    settings : ManeuverSettings, optional
-        Thresholds and windows; the defaults are the validated ones.
 
-    Returns
-    -------
-    ManeuverResult
-        Maneuvers ordered by object then burn time, plus counts of what was
-        dropped and the objects skipped (with the reason).
+def _no_rows() -> np.ndarray:
+    return np.empty((0, 6))
 
-    Raises
-    ------
-    ManeuverError
-        On a caller mistake: not element sets, no sets at all, or a requested
-        ``norad_id`` that cannot be analysed.
-    """
+
+@dataclass(frozen=True)
+class _PairNoise:
+    """What steps 1-4 produce: cleaned sets, their pairs, residuals and noise."""
+
+    cfg: ManeuverSettings
+    counts: dict[str, object]
+    ids: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
+    t: np.ndarray = field(default_factory=_nothing)  # per set, days since J2000
+    gid: np.ndarray = field(default_factory=_nothing)
+    obj_start: np.ndarray = field(default_factory=_nothing)
+    i0: np.ndarray = field(default_factory=_nothing)  # per pair: the older set
+    i1: np.ndarray = field(default_factory=_nothing)
+    pg: np.ndarray = field(default_factory=_nothing)
+    dt_d: np.ndarray = field(default_factory=_nothing)
+    n: np.ndarray = field(default_factory=_nothing)  # Brouwer mean motion, rad/s, per set
+    a: np.ndarray = field(default_factory=_nothing)
+    levels: np.ndarray = field(default_factory=_no_rows)  # per set: a, normal (3), e-vector (2)
+    trend: np.ndarray = field(default_factory=_no_rows)  # per pair: change rates per day
+    resid: np.ndarray = field(default_factory=_no_rows)  # per pair: detrended level changes
+    at_km: np.ndarray = field(default_factory=_nothing)
+    g: np.ndarray = field(default_factory=_nothing)
+    sigma: np.ndarray = field(default_factory=_no_rows)
+    at_sigma: np.ndarray = field(default_factory=_nothing)
+    regime_obj: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=str))
+
+
+def _pair_noise(history: ElementHistory | Sequence[ElementSet], norad_id: int | None,
+                settings: ManeuverSettings | None) -> _PairNoise:
+    """Steps 1-4 of the module docstring: clean, series, pair residuals, noise."""
     cfg = settings or ManeuverSettings()
     h = _as_history(history)
     if len(h) == 0:
@@ -610,7 +626,7 @@ def detect_maneuvers(
                          skipped=skipped, span_norad_id=ids[span_first],
                          span_first_day=t[span_first], span_last_day=t[span_last])
     if n_used == 0:
-        return _empty_result(n_pairs_assessed=0, n_gaps=0, **result_counts)
+        return _PairNoise(cfg=cfg, counts=result_counts)
 
     # Group index per set (0..n_obj-1), first set of each group.
     new_obj = np.ones(n_used, dtype=bool)
@@ -682,6 +698,51 @@ def detect_maneuvers(
     sigma = mad[:, :6] * g[:, None]
     at_sigma = mad[:, 6] * g**2
 
+    return _PairNoise(cfg=cfg, counts=result_counts, ids=ids, t=t, gid=gid,
+                      obj_start=obj_start, i0=i0, i1=i1, pg=pg, dt_d=dt_d, n=n, a=a,
+                      levels=levels, trend=trend, resid=resid, at_km=at_km, g=g,
+                      sigma=sigma, at_sigma=at_sigma, regime_obj=regime_obj)
+
+
+def detect_maneuvers(
+    history: ElementHistory | Sequence[ElementSet],
+    *,
+    norad_id: int | None = None,
+    settings: ManeuverSettings | None = None,
+) -> ManeuverResult:
+    """Detect maneuvers in the element-set histories of one or many objects.
+
+    Parameters
+    ----------
+    history : ElementHistory or sequence of ElementSet
+        Any number of objects, any order; duplicates and bad sets allowed.
+    norad_id : int, optional
+        Only this object. Raises :class:`ManeuverError` if it has no sets or
+        too few to learn its noise.
+    settings : ManeuverSettings, optional
+        Thresholds and windows; the defaults are the validated ones.
+
+    Returns
+    -------
+    ManeuverResult
+        Maneuvers ordered by object then burn time, plus counts of what was
+        dropped and the objects skipped (with the reason).
+
+    Raises
+    ------
+    ManeuverError
+        On a caller mistake: not element sets, no sets at all, or a requested
+        ``norad_id`` that cannot be analysed.
+    """
+    p = _pair_noise(history, norad_id, settings)
+    cfg, result_counts = p.cfg, p.counts
+    if p.t.shape[0] == 0:
+        return _empty_result(n_pairs_assessed=0, n_gaps=0, **result_counts)
+    ids, t, gid, obj_start, i0, i1, pg, dt_d = (p.ids, p.t, p.gid, p.obj_start, p.i0, p.i1,
+                                                p.pg, p.dt_d)
+    n, a, levels, trend, resid, at_km = p.n, p.a, p.levels, p.trend, p.resid, p.at_km
+    sigma, at_sigma, regime_obj = p.sigma, p.at_sigma, p.regime_obj
+    normal = levels[:, 1:4]
     assessed = dt_d <= cfg.max_gap_days
     n_gaps = int((~assessed).sum())
     # every analysed object has at least min_sets - 1 pairs, contiguous in pg
@@ -794,6 +855,61 @@ def detect_maneuvers(
         n_pairs_assessed=int(assessed.sum()), n_gaps=n_gaps, **result_counts,
     )
     return out
+
+
+@dataclass(frozen=True)
+class PairResiduals:
+    """Per consecutive pair of sets of each object: the residuals and their learned noise.
+
+    The evidence behind :func:`detect_maneuvers` (same cleaning, same settings),
+    for looking at one object's history or at how its noise grows with the gap.
+    ``residual`` and ``sigma`` have one column per name in :data:`RESIDUAL_COLUMNS`:
+    the detrended change of each series between the two sets, and its 1-sigma
+    noise at that pair's gap (``gap_factor`` = ``g(dt)``; levels scale with
+    ``g``, the along-track residual with ``g**2``). Pairs further apart than
+    ``max_gap_days`` are included; ``assessed`` is False for them.
+    """
+
+    norad_id: np.ndarray
+    before_jd: np.ndarray
+    before_fr: np.ndarray
+    after_jd: np.ndarray
+    after_fr: np.ndarray
+    dt_days: np.ndarray
+    residual: np.ndarray
+    sigma: np.ndarray
+    gap_factor: np.ndarray
+    assessed: np.ndarray
+
+    def __len__(self) -> int:
+        return int(self.norad_id.shape[0])
+
+
+def maneuver_residuals(
+    history: ElementHistory | Sequence[ElementSet],
+    *,
+    norad_id: int | None = None,
+    settings: ManeuverSettings | None = None,
+) -> PairResiduals:
+    """The pair residuals and noise that :func:`detect_maneuvers` tests, for every object.
+
+    Same parameters and errors as :func:`detect_maneuvers`; objects it skips have
+    no pairs here.
+    """
+    p = _pair_noise(history, norad_id, settings)
+    if p.t.shape[0] == 0:
+        e = np.empty(0)
+        return PairResiduals(np.empty(0, dtype=np.int64), e, e, e, e, e,
+                             np.empty((0, 7)), np.empty((0, 7)), e, np.empty(0, dtype=bool))
+    jd0, fr0 = _split_jd(p.t[p.i0])
+    jd1, fr1 = _split_jd(p.t[p.i1])
+    return PairResiduals(
+        norad_id=p.ids[p.i0], before_jd=jd0, before_fr=fr0, after_jd=jd1, after_fr=fr1,
+        dt_days=p.dt_d,
+        residual=np.column_stack((p.resid, p.at_km)),
+        sigma=np.column_stack((p.sigma, p.at_sigma)),
+        gap_factor=p.g, assessed=p.dt_d <= p.cfg.max_gap_days,
+    )
 
 
 # ------------------------------------------------------------------ helpers
