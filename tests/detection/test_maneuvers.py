@@ -256,6 +256,15 @@ def test_sparse_objects_are_skipped_not_fatal():
     assert res.n_objects == 1 and len(res) == 0
 
 
+def test_a_history_whose_every_object_is_too_short_is_an_empty_result():
+    """Every object skipped (none named): an empty result listing them, not a crash
+    (it raised IndexError until the seventh session)."""
+    res = detect_maneuvers(_iss_like(2, norad_id=1) + _iss_like(4, norad_id=2))
+    assert len(res) == 0 and res.n_objects == 0 and res.n_sets_used == 0
+    assert sorted(res.skipped) == [1, 2]
+    assert res.span_norad_id.size == res.span_first_day.size == res.span_last_day.size == 0
+
+
 def test_invalid_sets_and_gaps_are_counted():
     sets = _iss_like(12)
     sets[3] = replace(sets[3], eccentricity=1.5)

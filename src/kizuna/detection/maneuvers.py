@@ -620,7 +620,7 @@ def _pair_noise(history: ElementHistory | Sequence[ElementSet], norad_id: int | 
     n_used = int(ids.shape[0])
     n_obj = int((counts >= cfg.min_sets).sum())
     span_first = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]]) if n_used else np.empty(0, int)
-    span_last = np.r_[span_first[1:], n_used] - 1
+    span_last = np.r_[span_first[1:], n_used][:span_first.size] - 1
     result_counts = dict(n_sets_in=n_in, n_sets_used=n_used, n_invalid=n_invalid,
                          n_duplicates=n_dup, n_out_of_order=n_ooo, n_objects=n_obj,
                          skipped=skipped, span_norad_id=ids[span_first],
