@@ -102,6 +102,18 @@ def test_two_line_tle_has_no_name_and_a_21st_century_designator():
     assert es.intl_designator == "2020-067A"
 
 
+def test_right_justified_piece_of_older_histories():
+    """TOPEX/Poseidon's sets until 1995 (tests/data/tle-history) write 92052  A."""
+    text = ("1 22076U 92052  A 92238.06805350  .00000009 +00000-0 +00000-4 0  9999\n"
+            "2 22076 066.0797 224.2935 0003086 359.0164 001.0847 12.82723417001813\n")
+    result = parse_tle(text)
+    assert result.rejected == []
+    assert result.element_sets[0].intl_designator == "1992-052A"
+    bad = _with_checksum("1 22076U 92052A A 92238.06805350  .00000009 +00000-0 +00000-4 0  999")
+    result = parse_tle(bad + "\n" + text.split("\n")[1] + "\n")
+    assert [r.field for r in result.rejected] == ["intl_designator"]
+
+
 def test_celestrak_bare_name_line_and_comments_and_blank_lines():
     text = "# a comment\n\nISS (ZARYA)             \r\n" + ISS_2020.replace("\n", "\r\n") + "\n\n"
     result = parse_tle(text)

@@ -1,24 +1,29 @@
 """Maneuver detection on LEO histories against complete operator maneuver files.
 
-Six satellites: Sentinel-6A and Jason-3 (1,336 km, non-sun-synchronous), Sentinel-3A and
-Sentinel-3B (about 800 km, sun-synchronous), SARAL (about 790 km, sun-synchronous) and
-CryoSat-2 (about 720 km, 92 degrees): TLE histories and the maneuver files the operators
-publish through the International DORIS
-Service for precise orbit determination, which list every burn with its time, duration and
-delta-v (copied unchanged from the benchmark data set of Shorten et al.; DATA_SOURCES.md).
-Unlike the ISS lists compiled from press reports, these lists are complete, so a detection
-far from every listed burn is a false alarm. Most listed burns are tiny (a few mm/s), far
+Ten satellites: Sentinel-6A, Jason-3, Jason-2, Jason-1 and TOPEX/Poseidon (1,336 km,
+66 degrees), Sentinel-3A and Sentinel-3B (about 800 km, sun-synchronous), SARAL (about
+790 km, sun-synchronous), CryoSat-2 (about 720 km, 92 degrees) and Haiyang-2A (about
+970 km, sun-synchronous): TLE histories and the maneuver files the operators publish
+through the International DORIS Service for precise orbit determination, which list
+every burn with its time, duration and delta-v (TOPEX/Poseidon's gives only the time),
+copied unchanged from the benchmark data set of Shorten et al. (DATA_SOURCES.md). Unlike
+the ISS lists compiled from press reports, these lists are complete, so a detection far
+from every listed burn is a false alarm. Most listed burns are tiny (a few mm/s), far
 below what element sets can show; recall is therefore reported against the burn size.
 
-Nothing of :mod:`kizuna.detection.maneuvers` was chosen on these data. The numbers asserted
-are the ones measured on the first run with the defaults, recorded as measured, not as
-targets (docs/design/maneuvers.md, "LEO: six satellites against complete operator files").
-Sentinel-6A and Sentinel-3B were added in the fifth session, the other four in the sixth,
-each measured once, with the detector unchanged since.
+No threshold of :mod:`kizuna.detection.maneuvers` was chosen on these data. Sentinel-6A
+and Sentinel-3B were added in the fifth session, Sentinel-3A, Jason-3, SARAL and
+CryoSat-2 in the sixth, Jason-1, Jason-2, Haiyang-2A and TOPEX/Poseidon in the seventh,
+each run once with the detector as it was. The seventh session then applied the noise
+floors at each pair's gap instead of before the gap factor, a change found on the first
+six and adopted by a rule written down before the last four were run (docs/design/
+maneuvers.md, "LEO: ten satellites against complete operator files", which keeps the
+first-run numbers); the numbers asserted are those of the detector as it is.
 """
 
 from __future__ import annotations
 
+import math
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -35,6 +40,11 @@ SATELLITES = {
     "Jason-3": ("jason-3_41240_tle_2016-2022.txt.gz", "ids_maneuvers_ja3.txt"),
     "SARAL": ("saral_39086_tle_2013-2022.txt.gz", "ids_maneuvers_srl.txt"),
     "CryoSat-2": ("cryosat-2_36508_tle_2010-2022.txt.gz", "ids_maneuvers_cs2.txt"),
+    # held out in the seventh session (docs): copied, then run once
+    "Jason-1": ("jason-1_26997_tle_2001-2013.txt.gz", "ids_maneuvers_ja1.txt"),
+    "Jason-2": ("jason-2_33105_tle_2008-2019.txt.gz", "ids_maneuvers_ja2.txt"),
+    "Haiyang-2A": ("haiyang-2a_37781_tle_2011-2020.txt.gz", "ids_maneuvers_h2a.txt"),
+    "TOPEX": ("topex_22076_tle_1992-2004.txt.gz", "ids_maneuvers_top.txt"),
 }
 J2000 = datetime(2000, 1, 1, 12, tzinfo=timezone.utc)
 MATCH_DAYS = 1.0
@@ -77,20 +87,46 @@ def read_ids_maneuvers(path: Path) -> list[dict]:
     return burns
 
 
+def read_maneuver_times(path: Path) -> list[dict]:
+    """Maneuvers of a list that gives only their start and end (TOPEX/Poseidon's: satellite,
+    then start and end as year, day of year, hour, minute; the same minute on every line).
+    Size unknown: ``dv_m_s`` and ``duration_s`` are NaN."""
+    burns = []
+    for k, line in enumerate(path.read_text(encoding="ascii").splitlines(), start=1):
+        f = line.split()
+        if not f:
+            continue
+        if len(f) != 9:
+            raise ValueError(f"{path.name} line {k}: expected 9 fields, found {len(f)}")
+        burns.append({"line": k, "t": _doy(*f[1:5]), "duration_s": float("nan"),
+                      "dv_m_s": float("nan")})
+    return burns
+
+
+def read_burns(path: Path) -> list[dict]:
+    """The IDS reader, or the times-only one for TOPEX/Poseidon's list."""
+    return read_maneuver_times(path) if path.name.endswith("_top.txt") else read_ids_maneuvers(path)
+
+
 def measure(sets, result, burns, window_d: float = MATCH_DAYS) -> dict:
     t = np.array([s.epoch_jd - 2451545.0 + s.epoch_fr for s in sets])
     inside = [b for b in burns if t.min() <= b["t"] <= t.max()]
     tb = (result.burn_jd - 2451545.0) + result.burn_fr
     tl = np.array([b["t"] for b in inside])
     found = [bool(np.any(np.abs(tb - b["t"]) <= window_d)) for b in inside]
-    big = [b["dv_m_s"] >= DETECTABLE_M_S for b in inside]
+    size = [b["dv_m_s"] for b in inside]
+
+    def found_of(in_class) -> tuple[int, int]:
+        pick = [in_class(x) for x in size]
+        return (sum(f for f, p in zip(found, pick, strict=True) if p), sum(pick))
+
     matched = np.array([np.any(np.abs(tl - x) <= window_d) for x in tb], dtype=bool)
     years = (t.max() - t.min()) / 365.25
     return {
         "n_sets": len(sets), "years": years, "n_burns": len(inside),
-        "big_found": (sum(f for f, g in zip(found, big, strict=True) if g), sum(big)),
-        "small_found": (sum(f for f, g in zip(found, big, strict=True) if not g),
-                        len(big) - sum(big)),
+        "big_found": found_of(lambda x: x >= DETECTABLE_M_S),
+        "small_found": found_of(lambda x: x < DETECTABLE_M_S),
+        "unsized_found": found_of(math.isnan),
         "n_detections": len(result), "false": np.flatnonzero(~matched),
         "false_per_year": float((~matched).sum() / years),
     }
@@ -110,64 +146,96 @@ def runs(data_dir):
 def _run(data: Path, name: str):
     tle, man = SATELLITES[name]
     sets = read_catalog(data / tle).element_sets
-    return sets, read_ids_maneuvers(data / man), detect_maneuvers(sets)
+    return sets, read_burns(data / man), detect_maneuvers(sets)
 
 
-MEASURED = {  # first run, defaults: (big found, big), (small found, small), detections, false
-    "Sentinel-6A": ((2, 6), (0, 8), 2, 0),
-    "Sentinel-3B": ((24, 29), (0, 28), 19, 0),
-    "Sentinel-3A": ((19, 26), (0, 36), 18, 0),
-    "Jason-3": ((13, 26), (0, 27), 7, 1),
-    "SARAL": ((2, 7), (2, 48), 5, 1),
-    "CryoSat-2": ((2, 2), (29, 184), 10, 1),
+MEASURED = {  # defaults: (found, listed) for >= 0.1 m/s, < 0.1 m/s and unknown size;
+    # detections; false alarms. Since the seventh session's floor change (docs: the first-run
+    # numbers of the six, and of the four held out, are kept there with their commit).
+    "Sentinel-6A": ((2, 6), (0, 8), (0, 0), 2, 0),
+    "Sentinel-3B": ((23, 29), (1, 28), (0, 0), 21, 1),
+    "Sentinel-3A": ((21, 26), (1, 36), (0, 0), 21, 0),
+    "Jason-3": ((14, 26), (0, 27), (0, 0), 7, 1),
+    "SARAL": ((2, 7), (13, 48), (0, 0), 15, 0),
+    "CryoSat-2": ((2, 2), (39, 184), (0, 0), 24, 3),
+    "Jason-1": ((26, 69), (0, 122), (0, 0), 20, 11),
+    "Jason-2": ((13, 76), (4, 59), (0, 0), 9, 1),
+    "Haiyang-2A": ((0, 0), (0, 56), (0, 0), 1, 1),
+    "TOPEX": ((0, 0), (0, 0), (10, 39), 18, 8),
 }
+HELD_OUT = ("Jason-1", "Jason-2", "Haiyang-2A", "TOPEX")
 
 
 def test_operator_files_parse_into_every_burn(data_dir):
     counts = {}
     for name, (_, man) in SATELLITES.items():
-        burns = read_ids_maneuvers(data_dir / "tle-history" / man)
+        burns = read_burns(data_dir / "tle-history" / man)
         counts[name] = (len({b["line"] for b in burns}), len(burns))
-        assert all(b["duration_s"] > 0 and b["dv_m_s"] > 0 for b in burns)
+        if name != "TOPEX":
+            assert all(b["duration_s"] > 0 and b["dv_m_s"] > 0 for b in burns)
     assert counts == {"Sentinel-6A": (18, 19), "Sentinel-3B": (56, 64),
                       "Sentinel-3A": (64, 70), "Jason-3": (43, 58), "SARAL": (62, 62),
-                      "CryoSat-2": (168, 190)}
+                      "CryoSat-2": (168, 190), "Jason-1": (119, 198), "Jason-2": (109, 159),
+                      "Haiyang-2A": (58, 58), "TOPEX": (43, 43)}
 
 
 def test_recall_and_false_alarms_against_complete_operator_lists(case):
     name, sets, burns, res = case
     m = measure(sets, res, burns)
-    big, small, n_det, n_false = MEASURED[name]
-    assert (m["big_found"], m["small_found"], m["n_detections"], len(m["false"])) == (
-        big, small, n_det, n_false)
-    # each false alarm lies within 3 days of a listed burn (campaigns, commissioning)
-    tb = (res.burn_jd - 2451545.0) + res.burn_fr
-    for k in m["false"]:
-        assert min(abs(b["t"] - tb[k]) for b in burns) < 3.0, (name, k)
+    assert (m["big_found"], m["small_found"], m["unsized_found"], m["n_detections"],
+            len(m["false"])) == MEASURED[name]
 
 
 def test_pooled_false_alarm_rate_is_far_below_two_per_year(runs):
-    """41.5 satellite-years, 3 false alarms (0.07 per year; docs)."""
-    years = n_false = 0.0
-    for sets, burns, res in runs.values():
+    """85.0 satellite-years, 26 false alarms (0.31 per year): 5 in the 41.5 years of the
+    six first satellites, 21 in the 43.6 held-out years (0.48 per year; docs)."""
+    years = {True: 0.0, False: 0.0}
+    n_false = {True: 0, False: 0}
+    for name, (sets, burns, res) in runs.items():
         m = measure(sets, res, burns)
-        years += m["years"]
-        n_false += len(m["false"])
-    assert years == pytest.approx(41.46, abs=0.01)
-    assert n_false == 3
+        years[name in HELD_OUT] += m["years"]
+        n_false[name in HELD_OUT] += len(m["false"])
+    assert years[False] == pytest.approx(41.46, abs=0.01)
+    assert years[True] == pytest.approx(43.57, abs=0.01)
+    assert (n_false[False], n_false[True]) == (5, 21)
+
+
+def test_held_out_false_alarms_of_jason1_and_topex_are_mostly_element_set_steps(runs):
+    """The 19 false alarms of Jason-1 and TOPEX/Poseidon (1,336 km, 66 degrees): 13 plane
+    steps of 0.005-0.036 degrees with |delta-a| under 0.1 km, reported as 0.9-4.5 m/s
+    out of plane; 4 eccentricity steps of 2.1-2.8e-4 with no change of a, in two
+    up-and-back pairs 5-6 days apart (2004-11, 2008-05/06: a block of sets off in e); and 2
+    small in-plane steps (+0.47 and -0.07 km). Neither satellite made plane changes or
+    eccentricity changes of those sizes outside its listed maneuvers: these are steps of
+    their 1990s-2000s element sets that persist over more than the 5 sets the step test
+    compares (docs)."""
+    kinds = {"plane": 0, "e": 0, "in-plane": 0}
+    for name in ("Jason-1", "TOPEX"):
+        sets, burns, res = runs[name]
+        for k in measure(sets, res, burns)["false"]:
+            if res.dv_out_of_plane_m_s[k] > res.dv_in_plane_m_s[k]:
+                assert abs(res.delta_a_km[k]) < 0.1
+                assert 0.005 <= res.plane_change_deg[k] <= 0.037
+                kinds["plane"] += 1
+            elif res.delta_e[k] > 2e-4:
+                assert abs(res.delta_a_km[k]) < 0.01
+                kinds["e"] += 1
+            else:
+                kinds["in-plane"] += 1
+    assert kinds == {"plane": 13, "e": 4, "in-plane": 2}
 
 
 ISOLATED = {  # measured: isolated detections matched within a day (in-plane, plane-led)
-    "Sentinel-6A": (0, 0), "Sentinel-3B": (2, 11), "Sentinel-3A": (0, 17), "Jason-3": (0, 0),
-    "SARAL": (3, 0), "CryoSat-2": (0, 0),
+    "Sentinel-6A": (0, 0), "Sentinel-3B": (3, 12), "Sentinel-3A": (1, 19), "Jason-3": (0, 0),
+    "SARAL": (13, 0), "CryoSat-2": (8, 0), "Jason-1": (0, 0), "Jason-2": (4, 0),
+    "Haiyang-2A": (0, 0), "TOPEX": (9, 0),
 }
 
 
 def test_delta_v_and_burn_time_against_the_operator(case):
     """Each detection with exactly one listed burn within 3 days (and 3 days of history
     before it), that burn within a day: the estimated delta-v against the operator's, and
-    the burn time. (Sentinel-6A's and Jason-3's burns come in campaigns; CryoSat-2's only
-    isolated detection is its false alarm.)"""
+    the burn time. (Sentinel-6A's and Jason-3's burns come in campaigns.)"""
     name, sets, burns, res = case
     tb = (res.burn_jd - 2451545.0) + res.burn_fr
     t0 = min(s.epoch_jd - 2451545.0 + s.epoch_fr for s in sets)
@@ -180,22 +248,26 @@ def test_delta_v_and_burn_time_against_the_operator(case):
         plane = res.dv_out_of_plane_m_s[k] > res.dv_in_plane_m_s[k]
         (dt_plane if plane else dt_in).append(tb[k] - near[0]["t"])
     assert (len(dt_in), len(dt_plane)) == ISOLATED[name]
-    # a lower bound of the impulse (docs): 6.3% below to 2.1% above the operator's
-    assert all(0.93 < x < 1.03 for x in ratio)
-    # in-plane: within 40 minutes (Sentinel-3B's within 20), except SARAL's 2013-03-13 burn,
-    # placed 7 hours late
-    assert all(abs(x) < 0.31 for x in dt_in)
-    assert sum(abs(x) < 0.03 for x in dt_in) >= len(dt_in) - 1
-    assert all(0.05 < x < 0.65 for x in dt_plane)  # plane changes: the pair's midpoint
+    sized = [x for x in ratio if not math.isnan(x)]  # TOPEX's list gives no delta-v
+    # a lower bound of the impulse (docs): 14% below to 6% above the operator's, except
+    # SARAL 2015-06-16, 0.07 d from a listed burn of 1 mm/s, where the sets show 28 mm/s
+    odd = [x for x in sized if not 0.85 < x < 1.06]
+    assert len(odd) == (1 if name == "SARAL" else 0)
+    assert all(20.0 < x < 35.0 for x in odd)
+    # in-plane: within 0.38 d (Sentinel-3B's and Jason-2's within 0.085 d)
+    assert all(abs(x) < 0.38 for x in dt_in)
+    if name in ("Sentinel-3B", "Jason-2"):
+        assert all(abs(x) < 0.085 for x in dt_in)
+    assert all(-0.3 < x < 0.65 for x in dt_plane)  # plane changes: the pair's midpoint
 
 
 def test_a_single_outlier_set_in_real_history_is_stopped_by_the_step_test(data_dir):
     """SARAL's set of 2017-06-15 10:12 UTC (kept as published) is off in inclination,
-    eccentricity and perigee while its neighbours agree; the next set returns. Its jump
-    scores about 10, half the default threshold of 20. Even at a threshold of 4 the
-    step test (medians of 5 sets before and after) does not flag it, while comparing
-    single sets (``step_sets=1``) does: one bad set moves two pair residuals, not the
-    medians."""
+    eccentricity and perigee while its neighbours agree; the next set returns. Comparing
+    single sets (``step_sets=1``) flags its jump with a score of about 27, above the
+    default threshold of 20; the step test (medians of 5 sets before and after) does not
+    flag it even at a threshold of 4: one bad set moves two pair residuals, not the
+    medians. (Before the seventh session's floor change it scored 10.4.)"""
     sets = sorted(read_catalog(data_dir / "tle-history" / SATELLITES["SARAL"][0]).element_sets,
                   key=lambda e: e.epoch)
     k = next(i for i, e in enumerate(sets) if e.epoch.strftime("%y%j.%H%M") == "17166.1012")
@@ -205,35 +277,37 @@ def test_a_single_outlier_set_in_real_history_is_stopped_by_the_step_test(data_d
     assert bad.eccentricity > 1.3 * max(before.eccentricity, after.eccentricity)
     t_bad = bad.epoch_jd - 2451545.0 + bad.epoch_fr
 
-    def nearest(**kw) -> tuple[float, float]:
+    def nearest(z: float, **kw) -> tuple[float, float]:
         res = detect_maneuvers(sets, settings=ManeuverSettings(
-            z_threshold=4.0, plane_z_threshold=6.0, e_z_threshold=6.0, **kw))
+            z_threshold=z, plane_z_threshold=1.5 * z, e_z_threshold=1.5 * z, **kw))
         d = np.abs((res.burn_jd - 2451545.0) + res.burn_fr - t_bad)
         return float(d.min()), float(res.score[np.argmin(d)])
 
-    assert nearest()[0] > 5.0
-    days, score = nearest(step_sets=1)
-    assert days < 0.5
-    assert 8.0 < score < 13.0  # measured 10.4: under the default threshold of 20
+    assert nearest(4.0)[0] > 5.0
+    days, score = nearest(20.0, step_sets=1)
+    assert days < 0.7  # the midpoint of the pair after the bad set
+    assert 24.0 < score < 30.0  # measured 27.1
 
 
-def test_the_two_missed_inclination_burns_lie_just_below_the_plane_threshold(data_dir):
-    """Sentinel-3B's isolated 1.5 m/s inclination burns of 2018-12-12 and 2019-06-19 are
-    missed at the default plane threshold (30) and found at 29, the second timed 1.3 days
-    after the burn: their plane steps score 29-30 sigma (docs)."""
+def test_isolated_inclination_burns_are_found_since_the_floor_change(data_dir):
+    """Sentinel-3B's isolated 1.5 m/s inclination burns of 2018-12-12 and 2019-06-19 scored
+    29.2-29.7 sigma against the plane threshold of 30 while the noise floor was multiplied
+    by the gap factor (missed; docs). With the floor applied at the pair's gap they score
+    70.3 and 65.3 (after the 20/30 scaling of plane scores) and are found, even at a plane
+    threshold of 40; the second is timed 1.33 days after the burn, the pair's midpoint."""
     tle, man = SATELLITES["Sentinel-3B"]
     sets = read_catalog(data_dir / "tle-history" / tle).element_sets
     burns = [b for b in read_ids_maneuvers(data_dir / "tle-history" / man)
              if b["line"] in (25, 28)]
     assert [round(b["dv_m_s"], 2) for b in burns] == [1.53, 1.56]
-    for z, far in ((30.0, True), (29.0, False)):
+    for z in (30.0, 40.0):
         res = detect_maneuvers(sets, settings=ManeuverSettings(plane_z_threshold=z))
         tb = (res.burn_jd - 2451545.0) + res.burn_fr
-        gaps = [float(np.min(np.abs(tb - b["t"]))) for b in burns]
-        if far:
-            assert min(gaps) > 10.0
-        else:
-            assert gaps[0] < 0.7 and 1.0 < gaps[1] < 1.4
+        near = [int(np.argmin(np.abs(tb - b["t"]))) for b in burns]
+        gaps = [float(abs(tb[k] - b["t"])) for k, b in zip(near, burns, strict=True)]
+        assert gaps[0] < 0.7 and 1.2 < gaps[1] < 1.4
+        if z == 30.0:
+            assert [round(float(res.score[k]), 1) for k in near] == [70.3, 65.3]
 
 
 if __name__ == "__main__":  # docs table: .venv/bin/python tests/detection/<this file>

@@ -110,12 +110,13 @@ def _intl_designator(field: str) -> str | None:
     """``"98067A  "`` -> ``"1998-067A"``; blank -> None; malformed -> ValueError.
 
     Space-Track leaves the piece blank for some analyst objects whose launch is
-    known but whose piece is not (``"70025   "`` -> ``"1970-025"``).
+    known but whose piece is not (``"70025   "`` -> ``"1970-025"``). Older
+    histories right-justify the piece (``"92052  A"``, TOPEX/Poseidon until 1995).
     """
     text = field.strip()
     if not text:
         return None
-    yy, number, piece = text[:2], text[2:5], text[5:]
+    yy, number, piece = text[:2], text[2:5], text[5:].lstrip(" ")
     if not (text.isascii() and yy.isdigit() and number.isdigit() and len(number) == 3
             and len(piece) <= 3 and (not piece or (piece.isalpha() and piece.isupper()))):
         raise ValueError(f"international designator {field!r} is not YYNNNP (e.g. 98067A)")

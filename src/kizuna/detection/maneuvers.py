@@ -110,7 +110,7 @@ RESIDUAL_COLUMNS = ("a_km", "normal_x", "normal_y", "normal_z", "e_x", "e_y",
 # assumptions (slower, smaller unmodelled forces).
 _TAU_DAYS = {"LEO": 0.35, "MEO": 1.0, "HEO": 1.0, "GEO": 3.0, "UNKNOWN": 1.0}
 # Noise floors: TLE/OMM rounding and a margin, so a very quiet stretch of
-# history cannot make a tiny sigma.
+# history cannot make a tiny sigma. Applied to the noise at each pair's gap.
 _FLOOR_A_KM = 0.002
 _FLOOR_ANGLE_RAD = 2e-6
 _FLOOR_E = 2e-6
@@ -693,10 +693,13 @@ def _pair_noise(history: ElementHistory | Sequence[ElementSet], norad_id: int | 
     # error integrates to a drift).
     scaled = np.column_stack((np.abs(resid) / g[:, None], np.abs(at_km) / g**2))
     mad = MAD_TO_SIGMA * _rolling_median(scaled, pg, cfg.noise_half_window)
+    # The floors stand for element-set rounding, which does not grow with the gap: they
+    # bound the noise at the pair's gap, not the scale before g (on quiet LEO objects a
+    # floor scaled by g had set the noise, not their history; docs/design/maneuvers.md).
     floors7 = np.r_[floors, _FLOOR_AT_KM]
-    mad = np.maximum(np.where(np.isfinite(mad), mad, floors7), floors7)
-    sigma = mad[:, :6] * g[:, None]
-    at_sigma = mad[:, 6] * g**2
+    mad = np.where(np.isfinite(mad), mad, 0.0)
+    sigma = np.maximum(mad[:, :6] * g[:, None], floors7[:6])
+    at_sigma = np.maximum(mad[:, 6] * g**2, floors7[6])
 
     return _PairNoise(cfg=cfg, counts=result_counts, ids=ids, t=t, gid=gid,
                       obj_start=obj_start, i0=i0, i1=i1, pg=pg, dt_d=dt_d, n=n, a=a,
