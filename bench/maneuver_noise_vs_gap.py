@@ -35,6 +35,10 @@ HISTORIES = {
     "Jason-3": "jason-3_41240_tle_2016-2022.txt.gz",
     "SARAL": "saral_39086_tle_2013-2022.txt.gz",
     "CryoSat-2": "cryosat-2_36508_tle_2010-2022.txt.gz",
+    "Jason-1": "jason-1_26997_tle_2001-2013.txt.gz",
+    "Jason-2": "jason-2_33105_tle_2008-2019.txt.gz",
+    "Haiyang-2A": "haiyang-2a_37781_tle_2011-2020.txt.gz",
+    "TOPEX": "topex_22076_tle_1992-2004.txt.gz",
     "Fengyun-4A": "fengyun-4a_41882_tle_2018-2022.txt.gz",
     "Fengyun-2H": "fengyun-2h_43491_tle_2019-2022.txt.gz",
 }
