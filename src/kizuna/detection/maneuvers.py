@@ -24,6 +24,8 @@ consecutive element-set pairs of all objects at once:
    zero) of each residual, normalised for the gap between the sets by
    ``g(dt) = sqrt(1 + (dt / tau)^2)`` (trend errors grow with the gap).
    Medians and MADs ignore the maneuvers themselves (breakdown point 50 %).
+   Floors (element-set rounding) bound the noise at each pair's gap.
+   :func:`maneuver_residuals` returns these residuals and their noise.
 5. **Detection**: a pair is a candidate when a residual exceeds
    ``z_threshold`` noise sigmas *and* the step persists: the median level of
    the ``step_sets`` sets after the pair differs from that of the sets before
