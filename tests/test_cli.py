@@ -382,6 +382,21 @@ def test_proximity_with_an_asset_not_in_the_catalog_exits_1(runner, tmp_path):
     assert "not in the catalog" in res.output
 
 
+def test_maneuvers_counts_the_detections_whose_burn_time_is_not_fixed(runner, tmp_path):
+    # Fengyun-2D: 47 detections, of which the ones with time_sigma_s over a day are doubtful
+    # (docs/design/maneuvers.md, held-out GEO)
+    history = DATA / "tle-history" / "fengyun-2d_29640_tle_2011-2015.txt.gz"
+    out = tmp_path / "m.csv"
+    result = runner.invoke(app, ["maneuvers", str(history), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader(out.read_text().splitlines()))
+    n_untimed = sum(float(r["time_sigma_s"]) > 86400.0 for r in rows)
+    assert len(rows) == 47 and 0 < n_untimed < 47
+    assert f"{n_untimed} of 47 maneuvers have a burn-time sigma over a day" in result.output
+    quiet = runner.invoke(app, ["maneuvers", str(ISS_HISTORY), "-o", str(out)])
+    assert "burn-time sigma over a day" not in quiet.output  # none of the ISS's 85
+
+
 def test_maneuvers_record_stores_events_with_evidence(runner, tmp_path):
     db = f"sqlite:///{tmp_path / 's.sqlite'}"
     res = runner.invoke(app, ["maneuvers", str(ISS_HISTORY), "-o", str(tmp_path / "m.csv"),

@@ -756,6 +756,11 @@ def maneuvers(
                else "median object")
         err.print(f"  noise ({who}): median sigma of delta-a {sig * 1000:.1f} m per set pair; "
                   f"smallest detectable change of a about {z * sig * 1000:.0f} m")
+    n_untimed = int((result.time_sigma_s > 86400.0).sum())
+    if n_untimed:
+        # on the GEO validation histories such detections were mostly not listed maneuvers
+        err.print(f"  {n_untimed} of {len(result)} maneuvers have a burn-time sigma over a day "
+                  "(time_sigma_s): doubtful, see docs/design/maneuvers.md")
     if record:
         from kizuna.store.events import record_maneuvers
 
