@@ -382,6 +382,24 @@ def test_proximity_with_an_asset_not_in_the_catalog_exits_1(runner, tmp_path):
     assert "not in the catalog" in res.output
 
 
+def test_maneuvers_residuals_csv_shows_the_evidence_of_a_reboost(runner, tmp_path):
+    # published reboost 2023-09-08 18:52-19:14 UTC: the set of 21:09 still has the old orbit
+    # (docs/design/maneuvers.md, burn time), so the step is in the pair after it
+    res_csv = tmp_path / "r.csv"
+    result = runner.invoke(app, ["maneuvers", str(ISS_HISTORY), "-o", str(tmp_path / "m.csv"),
+                                 "--residuals", str(res_csv)])
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader(res_csv.read_text().splitlines()))
+    assert len(rows) == 9554  # 9,571 sets less 16 duplicates, less one
+    assert "9,554 set pairs (residuals, noise, z)" in result.output
+    days = [r for r in rows if r["epoch_before_utc"].startswith(("2023-09-08", "2023-09-09"))]
+    step = max(days, key=lambda r: abs(float(r["a_km_z"])))
+    assert step["epoch_before_utc"].startswith("2023-09-08T21:09")
+    assert float(step["a_km_resid"]) > 1.0 and float(step["a_km_z"]) > 20.0
+    quiet = [abs(float(r["a_km_z"])) for r in rows if r["epoch_before_utc"].startswith("2023-08")]
+    assert np.median(quiet) < 1.5  # a typical pair is within its noise
+
+
 def test_maneuvers_counts_the_detections_whose_burn_time_is_not_fixed(runner, tmp_path):
     # Fengyun-2D: 47 detections, of which the ones with time_sigma_s over a day are doubtful
     # (docs/design/maneuvers.md, held-out GEO)

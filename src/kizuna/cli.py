@@ -716,6 +716,9 @@ def maneuvers(
                                          "element sets as evidence (--db or the default "
                                          "store).")] = False,
     viewer: ViewerOption = None,
+    residuals: Annotated[Path | None, typer.Option(
+        help="Also write every set pair's residuals, learned noise and z per series (the "
+        "evidence the detector tests) to this CSV.")] = None,
 ) -> None:
     """Maneuvers detected in element-set history (one CSV row per maneuver).
 
@@ -725,7 +728,11 @@ def maneuvers(
     """
     import numpy as np
 
-    from kizuna.detection.maneuvers import ManeuverSettings, detect_maneuvers
+    from kizuna.detection.maneuvers import (
+        ManeuverSettings,
+        detect_maneuvers,
+        maneuver_residuals,
+    )
 
     rejected: list[Rejection] = []
     if history:
@@ -744,6 +751,9 @@ def maneuvers(
     except KizunaError as exc:
         _fail(str(exc))
     result.to_csv(output)
+    if residuals is not None:
+        n_pairs = maneuver_residuals(sets, norad_id=norad).to_csv(residuals)
+        err.print(f"{n_pairs:,} set pairs (residuals, noise, z) -> {residuals}")
     err.print(f"{result.n_sets_in:,} element sets of {result.n_objects:,} objects "
               f"({result.n_duplicates} duplicates, {result.n_invalid} invalid, "
               f"{result.n_gaps} gaps > 10 d) -> {len(result)} maneuvers -> {output}")

@@ -889,6 +889,30 @@ class PairResiduals:
     def __len__(self) -> int:
         return int(self.norad_id.shape[0])
 
+    def to_csv(self, out: str | Path | TextIO) -> int:
+        """One row per pair: epochs, gap, ``g``, then residual, sigma and their ratio
+        ``z`` for each series of :data:`RESIDUAL_COLUMNS`; returns the row count."""
+        if isinstance(out, str | Path):
+            with open(out, "w", encoding="ascii", newline="") as handle:
+                return self.to_csv(handle)
+        header = ["norad_id", "epoch_before_utc", "epoch_after_utc", "dt_days", "gap_factor",
+                  "assessed"]
+        for name in RESIDUAL_COLUMNS:
+            header += [f"{name}_resid", f"{name}_sigma", f"{name}_z"]
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(header)
+        t0 = iso_utc_ms(self.before_jd, self.before_fr)
+        t1 = iso_utc_ms(self.after_jd, self.after_fr)
+        z = self.residual / self.sigma
+        for k in range(len(self)):
+            row = [int(self.norad_id[k]), str(t0[k]), str(t1[k]), f"{self.dt_days[k]:.5f}",
+                   f"{self.gap_factor[k]:.3f}", int(bool(self.assessed[k]))]
+            for c in range(len(RESIDUAL_COLUMNS)):
+                row += [f"{self.residual[k, c]:.6g}", f"{self.sigma[k, c]:.4g}",
+                        f"{z[k, c]:.2f}"]
+            writer.writerow(row)
+        return len(self)
+
 
 def maneuver_residuals(
     history: ElementHistory | Sequence[ElementSet],
