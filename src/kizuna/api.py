@@ -2,7 +2,8 @@
 
 >>> from kizuna.api import load_catalog, propagate_snapshot, time_grid
 >>> from kizuna.api import screen, compute_pc, read_cdm, pc_from_cdm
->>> from kizuna.api import detect_maneuvers, detect_proximity, detect_breakups
+>>> from kizuna.api import detect_maneuvers, maneuver_residuals
+>>> from kizuna.api import detect_proximity, detect_breakups
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from kizuna.collision.pc_cdm import pc_from_cdm
 from kizuna.collision.registry import compute_pc
 from kizuna.collision.screening_pc import pc_for_events
 from kizuna.detection.breakups import detect_breakups
-from kizuna.detection.maneuvers import detect_maneuvers
+from kizuna.detection.maneuvers import detect_maneuvers, maneuver_residuals
 from kizuna.detection.proximity import detect_proximity
 from kizuna.errors import InputError, KizunaError, Rejection, UnusableInputError
 from kizuna.ingest import FileOutcome, ingest_files
@@ -49,6 +50,7 @@ __all__ = [
     "detect_proximity",
     "ingest_files",
     "load_catalog",
+    "maneuver_residuals",
     "open_store",
     "parse_utc",
     "pc_for_events",
