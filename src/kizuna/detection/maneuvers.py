@@ -521,43 +521,38 @@ def _as_history(history: ElementHistory | Sequence[ElementSet]) -> ElementHistor
     return ElementHistory.from_element_sets(sets)
 
 
-def _nothing() -> np.ndarray:
-    return np.empty(0)
-
-
-def _no_rows() -> np.ndarray:
-    return np.empty((0, 6))
-
-
 @dataclass(frozen=True)
 class _PairNoise:
-    """What steps 1-4 produce: cleaned sets, their pairs, residuals and noise."""
+    """What steps 1-4 produce for the analysed objects: sets, pairs, residuals, noise."""
 
-    cfg: ManeuverSettings
-    counts: dict[str, object]
-    ids: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
-    t: np.ndarray = field(default_factory=_nothing)  # per set, days since J2000
-    gid: np.ndarray = field(default_factory=_nothing)
-    obj_start: np.ndarray = field(default_factory=_nothing)
-    i0: np.ndarray = field(default_factory=_nothing)  # per pair: the older set
-    i1: np.ndarray = field(default_factory=_nothing)
-    pg: np.ndarray = field(default_factory=_nothing)
-    dt_d: np.ndarray = field(default_factory=_nothing)
-    n: np.ndarray = field(default_factory=_nothing)  # Brouwer mean motion, rad/s, per set
-    a: np.ndarray = field(default_factory=_nothing)
-    levels: np.ndarray = field(default_factory=_no_rows)  # per set: a, normal (3), e-vector (2)
-    trend: np.ndarray = field(default_factory=_no_rows)  # per pair: change rates per day
-    resid: np.ndarray = field(default_factory=_no_rows)  # per pair: detrended level changes
-    at_km: np.ndarray = field(default_factory=_nothing)
-    g: np.ndarray = field(default_factory=_nothing)
-    sigma: np.ndarray = field(default_factory=_no_rows)
-    at_sigma: np.ndarray = field(default_factory=_nothing)
-    regime_obj: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=str))
+    ids: np.ndarray  # per set
+    t: np.ndarray  # per set, days since J2000
+    gid: np.ndarray
+    obj_start: np.ndarray
+    i0: np.ndarray  # per pair: the older set
+    i1: np.ndarray
+    pg: np.ndarray
+    dt_d: np.ndarray
+    n: np.ndarray  # Brouwer mean motion, rad/s, per set
+    a: np.ndarray
+    levels: np.ndarray  # per set: a, normal (3), e-vector (2)
+    trend: np.ndarray  # per pair: change rates per day
+    resid: np.ndarray  # per pair: detrended level changes
+    at_km: np.ndarray
+    g: np.ndarray
+    sigma: np.ndarray
+    at_sigma: np.ndarray
+    regime_obj: np.ndarray
 
 
-def _pair_noise(history: ElementHistory | Sequence[ElementSet], norad_id: int | None,
-                settings: ManeuverSettings | None) -> _PairNoise:
-    """Steps 1-4 of the module docstring: clean, series, pair residuals, noise."""
+def _pair_noise(
+    history: ElementHistory | Sequence[ElementSet], norad_id: int | None,
+    settings: ManeuverSettings | None,
+) -> tuple[ManeuverSettings, dict[str, object], _PairNoise | None]:
+    """Steps 1-4 of the module docstring: clean, series, pair residuals, noise.
+
+    Returns the settings, the counts for :class:`ManeuverResult` and the pairs (None
+    when no object has enough sets)."""
     cfg = settings or ManeuverSettings()
     h = _as_history(history)
     if len(h) == 0:
@@ -628,7 +623,7 @@ def _pair_noise(history: ElementHistory | Sequence[ElementSet], norad_id: int | 
                          skipped=skipped, span_norad_id=ids[span_first],
                          span_first_day=t[span_first], span_last_day=t[span_last])
     if n_used == 0:
-        return _PairNoise(cfg=cfg, counts=result_counts)
+        return cfg, result_counts, None
 
     # Group index per set (0..n_obj-1), first set of each group.
     new_obj = np.ones(n_used, dtype=bool)
@@ -703,10 +698,10 @@ def _pair_noise(history: ElementHistory | Sequence[ElementSet], norad_id: int | 
     sigma = np.maximum(mad[:, :6] * g[:, None], floors7[:6])
     at_sigma = np.maximum(mad[:, 6] * g**2, floors7[6])
 
-    return _PairNoise(cfg=cfg, counts=result_counts, ids=ids, t=t, gid=gid,
-                      obj_start=obj_start, i0=i0, i1=i1, pg=pg, dt_d=dt_d, n=n, a=a,
-                      levels=levels, trend=trend, resid=resid, at_km=at_km, g=g,
-                      sigma=sigma, at_sigma=at_sigma, regime_obj=regime_obj)
+    return cfg, result_counts, _PairNoise(
+        ids=ids, t=t, gid=gid, obj_start=obj_start, i0=i0, i1=i1, pg=pg, dt_d=dt_d, n=n,
+        a=a, levels=levels, trend=trend, resid=resid, at_km=at_km, g=g, sigma=sigma,
+        at_sigma=at_sigma, regime_obj=regime_obj)
 
 
 def detect_maneuvers(
@@ -739,9 +734,8 @@ def detect_maneuvers(
         On a caller mistake: not element sets, no sets at all, or a requested
         ``norad_id`` that cannot be analysed.
     """
-    p = _pair_noise(history, norad_id, settings)
-    cfg, result_counts = p.cfg, p.counts
-    if p.t.shape[0] == 0:
+    cfg, result_counts, p = _pair_noise(history, norad_id, settings)
+    if p is None:
         return _empty_result(n_pairs_assessed=0, n_gaps=0, **result_counts)
     ids, t, gid, obj_start, i0, i1, pg, dt_d = (p.ids, p.t, p.gid, p.obj_start, p.i0, p.i1,
                                                 p.pg, p.dt_d)
@@ -925,8 +919,8 @@ def maneuver_residuals(
     Same parameters and errors as :func:`detect_maneuvers`; objects it skips have
     no pairs here.
     """
-    p = _pair_noise(history, norad_id, settings)
-    if p.t.shape[0] == 0:
+    cfg, _, p = _pair_noise(history, norad_id, settings)
+    if p is None:
         e = np.empty(0)
         return PairResiduals(np.empty(0, dtype=np.int64), e, e, e, e, e,
                              np.empty((0, 7)), np.empty((0, 7)), e, np.empty(0, dtype=bool))
@@ -937,7 +931,7 @@ def maneuver_residuals(
         dt_days=p.dt_d,
         residual=np.column_stack((p.resid, p.at_km)),
         sigma=np.column_stack((p.sigma, p.at_sigma)),
-        gap_factor=p.g, assessed=p.dt_d <= p.cfg.max_gap_days,
+        gap_factor=p.g, assessed=p.dt_d <= cfg.max_gap_days,
     )
 
 
