@@ -264,15 +264,18 @@ def test_unmatched_geo_steps_mostly_have_no_burn_time(held_out, results, events)
     looked at for this, 7 of the 27 unmatched and 1 of the 48 matched exceed a day)."""
     ev, out = held_out
     counts = {"small": [0, 0], "big": [0, 0], "matched": [0, 0]}
+    matched_sigma = []
     for norad, (sets, res) in out.items():
         un = np.zeros(len(res), dtype=bool)
         un[measure(sets, res, ev, norad, 1.0)["unmatched"]] = True
+        matched_sigma += res.time_sigma_s[~un].tolist()
         long = res.time_sigma_s > 86400.0
         for key, sel in (("small", un & (np.abs(res.delta_a_km) < 1.0)),
                          ("big", un & (np.abs(res.delta_a_km) >= 1.0)), ("matched", ~un)):
             counts[key][0] += int((long & sel).sum())
             counts[key][1] += int(sel.sum())
     assert counts == {"small": [70, 103], "big": [9, 32], "matched": [0, 129]}
+    assert 3.8 < np.median(matched_sigma) / 3600.0 < 4.0  # measured 3.9 h
     first = [0, 0, 0, 0]  # unmatched long, unmatched, matched long, matched
     for norad, (sets, res) in results.items():
         un = np.zeros(len(res), dtype=bool)

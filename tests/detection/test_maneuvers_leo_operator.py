@@ -31,7 +31,11 @@ import numpy as np
 import pytest
 
 from kizuna.catalog.reader import read_catalog
-from kizuna.detection.maneuvers import ManeuverSettings, detect_maneuvers
+from kizuna.detection.maneuvers import (
+    ManeuverSettings,
+    detect_maneuvers,
+    maneuver_residuals,
+)
 
 SATELLITES = {
     "Sentinel-6A": ("sentinel-6a_46984_tle_2020-2022.txt.gz", "ids_maneuvers_s6a.txt"),
@@ -184,6 +188,90 @@ def test_recall_and_false_alarms_against_complete_operator_lists(case):
     m = measure(sets, res, burns)
     assert (m["big_found"], m["small_found"], m["unsized_found"], m["n_detections"],
             len(m["false"])) == MEASURED[name]
+
+
+def _days_to_nearest_burn(res, burns) -> list[float]:
+    tb = (res.burn_jd - 2451545.0) + res.burn_fr
+    return [min(abs(b["t"] - tb[k]) for b in burns) for k in range(len(res))]
+
+
+def test_where_the_false_alarms_lie(runs):
+    """The first six: every false alarm lies within 3 days of a listed burn (campaigns,
+    commissioning, a plane change timed at its pair's midpoint) except CryoSat-2's
+    e-vector step of 2015-02-27, 14.6 days from any. Jason-1's and TOPEX's: 8 of their 19
+    lie 20 days or more from any listed maneuver (27-384 days). Haiyang-2A's one is a
+    clean +2.06 km raise (1.03 m/s, score 66.9, burn time to 23 min) 5.5 days from the
+    nearest listed burn, which is of 0.013 m/s (docs)."""
+    far = {}
+    for name, (sets, burns, res) in runs.items():
+        d = _days_to_nearest_burn(res, burns)
+        far[name] = sorted(round(d[k], 1) for k in measure(sets, res, burns)["false"]
+                           if d[k] >= 3.0)
+    assert {k: v for k, v in far.items() if k not in HELD_OUT and v} == {"CryoSat-2": [14.6]}
+    old = far["Jason-1"] + far["TOPEX"]
+    assert sum(x >= 20.0 for x in old) == 8 and 27.0 < min(x for x in old if x >= 20.0)
+    assert max(old) == pytest.approx(383.9, abs=0.1)
+    sets, burns, res = runs["Haiyang-2A"]
+    (k,) = measure(sets, res, burns)["false"]
+    assert res.delta_a_km[k] == pytest.approx(2.06, abs=0.01)
+    assert res.delta_v_m_s[k] == pytest.approx(1.03, abs=0.01)
+    assert res.score[k] == pytest.approx(66.9, abs=0.1)
+    assert 1300.0 < res.time_sigma_s[k] < 1400.0
+    assert _days_to_nearest_burn(res, burns)[k] == pytest.approx(5.54, abs=0.01)
+    assert max(b["dv_m_s"] for b in burns) < 0.013
+
+
+def test_one_leo_detection_has_a_burn_time_sigma_over_a_day(runs):
+    """Against 70 of the 103 small unmatched GEO steps of FY-2D/2E/2F (docs): among the ten
+    satellites' 138 detections one, a matched Sentinel-3A burn."""
+    untimed = {name: int((res.time_sigma_s > 86400.0).sum()) for name, (_, _, res) in runs.items()}
+    assert sum(len(res) for _, _, res in runs.values()) == 138
+    assert {k: v for k, v in untimed.items() if v} == {"Sentinel-3A": 1}
+    sets, burns, res = runs["Sentinel-3A"]
+    (k,) = np.flatnonzero(res.time_sigma_s > 86400.0)
+    assert k not in measure(sets, res, burns)["false"]
+
+
+def test_lower_noise_floors_trade_small_burns_for_false_alarms(runs, monkeypatch):
+    """On the first six satellites, floors at a third and a tenth of their values find 157
+    and 206 of the 331 listed burns below 0.1 m/s (54 at the defaults) at 13 and 37 false
+    alarms (5): measured, not adopted (docs: the values would be chosen on these lists)."""
+    import kizuna.detection.maneuvers as maneuvers
+
+    six = [name for name in SATELLITES if name not in HELD_OUT]
+    base = {k: getattr(maneuvers, k) for k in ("_FLOOR_A_KM", "_FLOOR_ANGLE_RAD", "_FLOOR_E",
+                                               "_FLOOR_AT_KM")}
+    got = []
+    for scale in (1.0, 1.0 / 3.0, 0.1):
+        for k, v in base.items():
+            monkeypatch.setattr(maneuvers, k, v * scale)
+        small = false = 0
+        for name in six:
+            sets, burns, _ = runs[name]
+            m = measure(sets, detect_maneuvers(sets), burns)
+            small += m["small_found"][0]
+            false += len(m["false"])
+        got.append((small, false))
+    assert got == [(54, 5), (157, 13), (206, 37)]
+
+
+def test_small_burns_after_a_raise_are_chained_into_its_event(runs):
+    """Sentinel-3B's 0.12 and 0.16 m/s burns of 2018-11-22/23 show as pair steps of 116
+    and 155 sigma, but the pair after the 2018-11-20 raise (settling, -0.13 km at 64 sigma)
+    is a candidate too, and consecutive candidate pairs make one event: both are merged
+    into the raise's, timed 2018-11-20 (a limit, docs)."""
+    sets, burns, res = runs["Sentinel-3B"]
+    pr = maneuver_residuals(sets)
+    t0 = (pr.before_jd - 2451545.0) + pr.before_fr
+    window = np.flatnonzero((t0 > 6897.5) & (t0 < 6901.0))
+    z = [round(float(pr.residual[k, 0] / pr.sigma[k, 0]), 1) for k in window]
+    assert z == [2036.0, -64.2, 115.6, 155.1]
+    assert pr.residual[window[1], 0] == pytest.approx(-0.128, abs=0.001)
+    small = [b["t"] for b in burns if 6900.0 < b["t"] < 6902.0]
+    assert [round(b["dv_m_s"], 2) for b in burns if 6900.0 < b["t"] < 6902.0] == [0.12, 0.16]
+    tb = (res.burn_jd - 2451545.0) + res.burn_fr
+    assert all(np.min(np.abs(tb - x)) > 2.0 for x in small)
+    assert np.any(np.abs(tb - 6898.14) < 0.05)
 
 
 def test_pooled_false_alarm_rate_is_far_below_two_per_year(runs):
