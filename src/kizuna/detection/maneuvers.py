@@ -677,7 +677,10 @@ def _pair_noise(
 
     # 3.-4. residuals with trend removed, rolling noise.
     g = np.sqrt(1.0 + (dt_d / tau[i0]) ** 2)
-    rate_ok = dt_d >= 1.0 / 24.0  # sub-hour pairs give noisy rates
+    # Sub-hour pairs give noisy rates; pairs across a gap are not assessed and must not
+    # shape the trend or the noise of the pairs that are.
+    in_gap = dt_d > cfg.max_gap_days
+    rate_ok = (dt_d >= 1.0 / 24.0) & ~in_gap
     levels = np.column_stack((a, normal, evec))  # (n_sets, 6): km, -, -, -, -, -
     floors = np.array([_FLOOR_A_KM, _FLOOR_ANGLE_RAD, _FLOOR_ANGLE_RAD, _FLOOR_ANGLE_RAD,
                        _FLOOR_E, _FLOOR_E])
@@ -689,6 +692,7 @@ def _pair_noise(
     # Level residuals scale with g, the along-track one with g^2 (a rate
     # error integrates to a drift).
     scaled = np.column_stack((np.abs(resid) / g[:, None], np.abs(at_km) / g**2))
+    scaled[in_gap] = np.nan
     mad = MAD_TO_SIGMA * _rolling_median(scaled, pg, cfg.noise_half_window)
     # The floors stand for element-set rounding, which does not grow with the gap: they
     # bound the noise at the pair's gap, not the scale before g (on quiet LEO objects a
