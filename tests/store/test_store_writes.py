@@ -103,6 +103,26 @@ def test_duplicates_inside_one_file_are_stored_once(store: Store, make_result: M
     assert _count(store, element_sets) == 2
 
 
+def test_a_set_reissued_for_the_same_epoch_in_one_file_keeps_the_later_issue(
+    store: Store, make_result: MakeResult
+) -> None:
+    # Space-Track history files list a set re-issued for the same epoch (a correction,
+    # or the full-precision copy) after the first issue; the later one is stored, as
+    # the maneuver detector keeps it when it reads the file. A later file does not
+    # replace what is stored.
+    first, second = iss_sets([0, 1])
+    corrected = replace(first, mean_anomaly_deg=first.mean_anomaly_deg + 0.11)
+    _ingest(store, make_result([first, second, corrected]))
+    with store.begin() as session:
+        history = element_set_history(session=session, norad_id=25544)
+    assert history == [corrected, second]
+    again = replace(first, mean_anomaly_deg=first.mean_anomaly_deg + 0.2)
+    report = _ingest(store, make_result([again], sha256="cd" * 32))
+    assert report.n_element_sets_added == 0
+    with store.begin() as session:
+        assert element_set_history(session=session, norad_id=25544) == [corrected, second]
+
+
 def test_history_is_append_only_and_ordered_by_epoch(store: Store, make_result: MakeResult) -> None:
     # Files arrive out of time order; the history still reads oldest first,
     # and rows already stored are never rewritten.

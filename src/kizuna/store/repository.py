@@ -543,12 +543,17 @@ def add_parse_result(
         rows = []
         to_db = _bind_processor(session, element_sets.c.epoch)
         tail = (source_id, origin, rel, _bind_processor(session, element_sets.c.ingested_at)(now))
-        for es, epoch in zip(result.element_sets, epochs, strict=True):
+        # Within the file the last record of a key wins: a history file lists a set
+        # re-issued for the same epoch (a correction, or a full-precision copy) after
+        # the first issue, and the maneuver detector keeps the later one too. Sets
+        # stored from earlier files are never replaced (append-only history).
+        for es, epoch in zip(reversed(result.element_sets), reversed(epochs), strict=True):
             key = (es.norad_id, epoch)
             if key in seen:
                 continue
             seen.add(key)
             rows.append((*_ES_GET(es), to_db(epoch), *tail))
+        rows.reverse()
         # DO NOTHING covers a concurrent writer adding the same sets between
         # the key load above and this insert; the count then stays exact.
         n_added = _bulk_insert(
