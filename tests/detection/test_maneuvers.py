@@ -460,3 +460,23 @@ if __name__ == "__main__":
             n_left = len(m["unmatched_union"])
             print(f"| {z:g} | {m['n_detections']} | {len(m['missed_events'])} "
                   f"| {n_left} ({n_left / YEARS:.1f}) | {m['unmatched_union_small']} |")
+
+
+def test_a_set_beyond_the_gap_limit_changes_nothing_before_it(iss_sets):
+    """A pair further apart than ``max_gap_days`` is not assessed, and must not shape
+    the trend or the noise of the pairs that are: a real set months after the end of
+    a history leaves its detections as they were, to the last digit. The history ends
+    10 sets after a detected reboost, so the gap pair falls inside that pair's trend
+    and noise windows (before the fix its burn-time sigma went from 172 s to 160 s)."""
+    epochs = np.array([s.epoch_jd + s.epoch_fr for s in iss_sets])
+    order = np.argsort(epochs, kind="stable")
+    ordered, epochs = [iss_sets[k] for k in order], epochs[order]
+    full = detect_maneuvers(ordered)
+    cut = int(np.searchsorted(epochs, full.after_jd[3] + full.after_fr[3])) + 10
+    head, later = ordered[:cut], ordered[cut + 600]
+    assert epochs[cut + 600] - epochs[cut - 1] > ManeuverSettings().max_gap_days
+    alone = detect_maneuvers(head)
+    joined = detect_maneuvers(head + [later])
+    assert len(alone) == 4 and joined.n_sets_used == alone.n_sets_used + 1
+    assert joined.n_gaps == alone.n_gaps + 1
+    assert joined.rows() == alone.rows()
