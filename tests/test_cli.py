@@ -6,6 +6,7 @@ import csv
 import gzip
 import io
 import json
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -15,9 +16,11 @@ from rich.progress import Progress
 from sgp4.api import Satrec
 from typer.testing import CliRunner
 
+from kizuna.catalog.reader import read_catalog
 from kizuna.ccsds.oem import read_oem
 from kizuna.cli import app
 from kizuna.demo import run_demo
+from kizuna.detection.maneuvers import detect_maneuvers
 
 DATA = Path(__file__).parent / "data"
 CATALOG_2023 = DATA / "catalogs" / "spacetrack_3le_full_2023-09-09.txt.gz"
@@ -206,6 +209,24 @@ def test_demo_ingests_the_bundled_catalog_and_reports_its_documented_size(tmp_pa
     assert (25544, 25575) in pairs and pairs[(25544, 25575)]["min_range_km"] == 0.0
     assert (41836, 40267) in pairs and pairs[(41836, 40267)]["min_range_km"] < 150.0
     assert len((tmp_path / "proximity.csv").read_text().splitlines()) == prox["n_events"] + 1
+    # Maneuvers of the ISS from the bundled 2025 history, read back from the store: the
+    # same detections as from the history file itself, among them Progress MS-32's reboost
+    # of 2025-11-19 (13:04 UTC, 847 s; +2.7 km announced; tests/data/tle-history/
+    # iss_orbit_changes_2025-09_to_2025-12.csv), and every one stored as an event.
+    man = report["maneuvers"]
+    direct = detect_maneuvers(read_catalog(
+        DATA / "tle-history" / "iss_25544_spacetrack_omm_2025-09-27_to_2025-12-25.json.gz"
+    ).element_sets)
+    assert man["detections"] == direct.rows() and len(direct) >= 1
+    # the store adds the bundled catalog's ISS set of 2026-07-12, beyond the 10-day gap
+    assert man["n_sets_used"] == direct.n_sets_used + 1
+    mid_burn = datetime(2025, 11, 19, 13, 11, 3, tzinfo=UTC)
+    near = [d for d in man["detections"]
+            if abs(datetime.fromisoformat(d["time_utc"].replace("Z", "+00:00")) - mid_burn)
+            <= timedelta(days=1)]
+    assert len(near) == 1 and float(near[0]["delta_a_km"]) == pytest.approx(2.7, abs=0.3)
+    assert man["n_stored"] == len(man["detections"])
+    assert len((tmp_path / "maneuvers.csv").read_text().splitlines()) == len(direct) + 1
 
 
 def test_demo_rejects_an_asset_file_without_assets(tmp_path):

@@ -5,7 +5,9 @@ a fresh SQLite store, prints the catalog summary, propagates the whole
 catalog over one orbit, screens it all-vs-all for one day (with the Pc of
 every close approach and CDMs of the highest), looks for
 proximity operations around the allied assets (a TOML list, default
-``data/allied_assets.toml``) and writes the reports to the output folder.
+``data/allied_assets.toml``), ingests a Space-Track element-set history of the
+ISS and detects its maneuvers from the store, and writes the reports to the
+output folder.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from kizuna.ccsds.oem import write_oem
 from kizuna.collision.cdm_out import cdm_for_event
 from kizuna.collision.screening_csv import screening_csv_with_pc
 from kizuna.collision.screening_pc import pc_for_events
+from kizuna.detection.maneuvers import detect_maneuvers
 from kizuna.detection.proximity import proximity_report
 from kizuna.errors import ConfigError
 from kizuna.ingest import ingest_files
@@ -37,7 +40,7 @@ from kizuna.propagation.sgp4 import SGP4_ERRORS, propagate_snapshot
 from kizuna.report import print_screening, print_summary
 from kizuna.screening import screen
 from kizuna.store import repository
-from kizuna.store.events import record_proximity
+from kizuna.store.events import record_maneuvers, record_proximity
 from kizuna.store.screenings import record_screening
 from kizuna.store.session import open_store
 from kizuna.timelib import iso_utc_ms, time_grid
@@ -52,6 +55,8 @@ SCREEN_THRESHOLD_KM = 5.0
 PROXIMITY_DAYS = 1.0
 N_CDMS = 5
 ASSETS_FILE = "allied_assets.toml"
+# Space-Track history of the ISS, 2025-09-27 to 2025-12-25 (DATA_SOURCES.md).
+ISS_HISTORY_FILE = "iss_25544_spacetrack_omm_2025-09-27_to_2025-12-25.json.gz"
 
 
 def bundled_path(name: str) -> Path:
@@ -231,6 +236,36 @@ def run_demo(
         n_stored = len(record_proximity(session=session, report=prox))
     console.print(f"stored {n_stored} events in the demo store (kizuna events --db ...)")
 
+    # Maneuvers of the ISS from its element-set history, read back from the store.
+    console.rule("[bold]Maneuvers in the ISS element-set history")
+    history_path = bundled_path(ISS_HISTORY_FILE)
+    t0 = time.perf_counter()
+    (outcome,) = ingest_files([history_path], db_url=db_url, origin="spacetrack")
+    if outcome.report is None:
+        raise ConfigError(f"{history_path}: {outcome.error}")
+    with open_store(db_url) as store, store.begin() as session:
+        history = repository.element_set_history(session=session, norad_id=ISS_NORAD_ID)
+    maneuvers = detect_maneuvers(history, norad_id=ISS_NORAD_ID)
+    with open_store(db_url) as store, store.begin_write() as session:
+        n_maneuvers_stored = len(record_maneuvers(session=session, result=maneuvers,
+                                                  history=history))
+    timings["maneuvers_s"] = time.perf_counter() - t0
+    maneuvers.to_csv(out / "maneuvers.csv")
+    maneuver_rows = maneuvers.rows()
+    console.print(
+        f"{ISS_HISTORY_FILE}: {outcome.report.n_element_sets_added:,} new element sets; "
+        f"{maneuvers.n_sets_used:,} usable sets of the ISS in the store "
+        f"({maneuvers.n_duplicates} duplicates dropped), {len(maneuvers)} maneuvers, "
+        f"stored as events")
+    if maneuver_rows:
+        table = Table(title="ISS maneuvers", title_justify="left")
+        for col in ("burn time (UTC)", "time sigma", "delta-a km", "delta-v m/s", "score"):
+            table.add_column(col, justify="left" if "UTC" in col else "right")
+        for row in maneuver_rows:
+            table.add_row(str(row["time_utc"]), f"{float(row['time_sigma_s']) / 60:.0f} min",
+                          str(row["delta_a_km"]), str(row["delta_v_m_s"]), str(row["score"]))
+        console.print(table)
+
     report = {
         "catalog": summary,
         "propagation": {
@@ -259,10 +294,17 @@ def run_demo(
                         "kind": e.kind, "min_range_km": round(float(e.min_range_km), 3)}
                        for e in prox.events],
         },
+        "maneuvers": {
+            "history_file": ISS_HISTORY_FILE,
+            "norad_id": ISS_NORAD_ID,
+            "n_sets_used": maneuvers.n_sets_used,
+            "n_stored": n_maneuvers_stored,
+            "detections": maneuver_rows,
+        },
         "timings_s": {k: round(v, 3) for k, v in timings.items()},
     }
     (out / "summary.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     console.print(f"reports in {out}/: summary.json, conjunctions.csv (with Pc), cdm/, "
-                  "proximity.csv, iss_25544.oem; "
+                  "proximity.csv, maneuvers.csv, iss_25544.oem; "
                   f"store {db_path}")
     return report
