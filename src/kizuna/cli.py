@@ -754,7 +754,8 @@ def maneuvers(
     if residuals is not None:
         n_pairs = maneuver_residuals(sets, norad_id=norad).to_csv(residuals)
         err.print(f"{n_pairs:,} set pairs (residuals, noise, z) -> {residuals}")
-    err.print(f"{result.n_sets_in:,} element sets of {result.n_objects:,} objects "
+    objects = "object" if result.n_objects == 1 else "objects"
+    err.print(f"{result.n_sets_in:,} element sets of {result.n_objects:,} {objects} "
               f"({result.n_duplicates} duplicates, {result.n_invalid} invalid, "
               f"{result.n_gaps} gaps > 10 d) -> {len(result)} maneuvers -> {output}")
     if result.skipped:
@@ -906,7 +907,8 @@ def proximity(
     missing = sorted(set(assets) - set(snapshot.norad_id.tolist()))
     if missing:
         _fail(f"protected assets not in the catalog: {', '.join(map(str, missing))}", 1)
-    err.print(f"proximity of {len(snapshot):,} objects to {len(assets)} assets, {days:g} days ...")
+    err.print(f"proximity of {len(snapshot):,} objects to {len(assets)} "
+              f"{'asset' if len(assets) == 1 else 'assets'}, {days:g} days ...")
     try:
         report = detect_proximity(snapshot, assets, start=t_start, duration_s=days * 86400.0,
                                   workers=workers, history=file_sets if history else None)
@@ -940,7 +942,9 @@ def proximity(
     for e in report.events[:10]:
         burn = (f"; maneuver {report.time_of(e.start_s - e.maneuver.seconds_before_start)}"
                 if e.maneuver is not None else "")
-        err.print(f"  {e.protected_norad_id} <- {e.other_norad_id} {e.kind} "
+        names = [f"{i} {snapshot.name(i) or ''}".rstrip()
+                 for i in (e.protected_norad_id, e.other_norad_id)]
+        err.print(f"  {names[0]} <- {names[1]} {e.kind} "
                   f"min {e.min_range_km:.2f} km: {e.motion}{burn}", markup=False)
     if record:
         from kizuna.store.events import record_proximity
