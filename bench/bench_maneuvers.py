@@ -14,6 +14,9 @@ windows: a lower bound of what a loop version costs):
   history, as one multi-object history. Sparse: most objects have 2-6 sets
   months apart, so this measures cost per set, not detection quality.
 * ``iss``: the dense ISS history alone (9,571 sets).
+* ``histories``: every element-set history in tests/data/tle-history (the
+  ISS 2020-2024 and 2025, eleven LEO and five GEO satellites) as one
+  multi-object history: dense, like a catalog's history.
 
 Parsing is excluded (measured in bench_ingest.py); ``from_element_sets``
 (ElementSet objects -> arrays) is timed separately.
@@ -154,6 +157,10 @@ def main() -> None:
     print("|---|---|---|---|---|---|---|---|---|")
     bench("catalog snapshots + ISS", catalog, args.repeat)
     bench("ISS 2020-2024", iss, args.repeat)
+    histories = []
+    for path in sorted((DATA / "tle-history").glob("*.gz")):
+        histories.extend(read_catalog(path).element_sets)
+    bench("all real histories", histories, args.repeat)
 
 
 if __name__ == "__main__":
