@@ -767,6 +767,9 @@ def maneuvers(
                else "median object")
         err.print(f"  noise ({who}): median sigma of delta-a {sig * 1000:.1f} m per set pair; "
                   f"smallest detectable change of a about {z * sig * 1000:.0f} m")
+    if len(result):
+        kinds, counts = np.unique(result.kind, return_counts=True)
+        err.print("  kinds: " + ", ".join(f"{k} {n}" for k, n in zip(kinds, counts, strict=True)))
     n_untimed = int((result.time_sigma_s > 86400.0).sum())
     if n_untimed:
         # on the GEO validation histories such detections were mostly not listed maneuvers

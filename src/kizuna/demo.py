@@ -259,11 +259,14 @@ def run_demo(
         f"stored as events")
     if maneuver_rows:
         table = Table(title="ISS maneuvers", title_justify="left")
-        for col in ("burn time (UTC)", "time sigma", "delta-a km", "delta-v m/s", "score"):
-            table.add_column(col, justify="left" if "UTC" in col else "right")
+        for col in ("burn time (UTC)", "time sigma", "kind", "delta-a km", "delta-v m/s",
+                    "score"):
+            table.add_column(col, justify="left" if col in ("burn time (UTC)", "kind")
+                             else "right")
         for row in maneuver_rows:
             table.add_row(str(row["time_utc"]), f"{float(row['time_sigma_s']) / 60:.0f} min",
-                          str(row["delta_a_km"]), str(row["delta_v_m_s"]), str(row["score"]))
+                          str(row["kind"]), str(row["delta_a_km"]), str(row["delta_v_m_s"]),
+                          str(row["score"]))
         console.print(table)
 
     report = {

@@ -109,6 +109,28 @@ def test_iss_false_alarms_per_year(iss_result, data_dir):
     assert int((unmatched & small).sum()) / years <= 2.0
 
 
+def test_iss_kind_follows_the_published_direction(iss_result, data_dir):
+    """The 19 detections of the published reboosts are all "raise". Against the second
+    list's rows that give a signed altitude change: 30 detections of raises are "raise",
+    5 of lowerings "lower" (15 more detections match only rows without a size)."""
+    tb = _burn_days(iss_result)
+    ref = np.array([_days(w) for w, _ in _published(data_dir)])
+    first = np.min(np.abs(tb[:, None] - ref[None, :]), axis=1) <= 1.0
+    assert first.sum() == 19 and set(iss_result.kind[first].tolist()) == {"raise"}
+    rows = [r for _, r in _additional(data_dir)]
+    ref2 = np.array([_days(w) for w, _ in _additional(data_dir)])
+    got = {"+": [0, 0], "-": [0, 0]}
+    for k in range(len(iss_result)):
+        signs = {rows[j]["mean_altitude_change_km"].lstrip("~")[0]
+                 for j in np.flatnonzero(np.abs(ref2 - tb[k]) <= 1.0)
+                 if rows[j]["mean_altitude_change_km"]}
+        if len(signs) == 1:
+            (sign,) = signs
+            got[sign][0] += iss_result.kind[k] == ("raise" if sign == "+" else "lower")
+            got[sign][1] += 1
+    assert got == {"+": [30, 30], "-": [5, 5]}
+
+
 # ------------------------------------------------------------------ second public list
 
 ADDITIONAL = "iss_orbit_changes_additional_2020-2024.csv"

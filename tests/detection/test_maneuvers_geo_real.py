@@ -309,3 +309,32 @@ if __name__ == "__main__":  # docs table: .venv/bin/python tests/detection/<this
             r = rows[k]
             print(f"    unmatched {r['time_utc'][:16]}  da {r['delta_a_km']} km  plane "
                   f"{r['plane_change_deg']} deg  dv {r['delta_v_m_s']} m/s  score {r['score']}")
+
+
+def test_kind_agrees_with_the_operators_maneuver_type(results, events, held_out):
+    """Every detection within a day of a listed maneuver has the kind of that maneuver on
+    all five satellites: 171 "east-west" for east-west station keeping, 5 "north-south"
+    for north-south (the listed types are the operator's; the detector decides from which
+    series steps most, not from delta-v: a plane wobble of a few millidegrees asks for
+    more delta-v than an east-west burn). One FY-4A detection lies within a day of both
+    kinds and is left out."""
+    held_events, held_results = held_out
+    got = {EW: [0, 0], NS: [0, 0]}
+    both = 0
+    for evs, res_by_id in ((events, results), (held_events, held_results)):
+        for norad, (_, res) in res_by_id.items():
+            rows = [r for r in evs if int(r["norad_id"]) == norad]
+            mid = np.array([0.5 * (_days(r["start_utc"]) + _days(r["end_utc"])) for r in rows])
+            tb = _burn_days(res)
+            for k in range(len(res)):
+                near = np.flatnonzero(np.abs(mid - tb[k]) <= 1.0)
+                if near.size == 0:
+                    continue
+                listed = {rows[j]["kind"] for j in near}
+                if len(listed) > 1:
+                    both += 1
+                    continue
+                (kind,) = listed
+                got[kind][0] += res.kind[k] == ("east-west" if kind == EW else "north-south")
+                got[kind][1] += 1
+    assert got == {EW: [171, 171], NS: [5, 5]} and both == 1

@@ -146,7 +146,8 @@ def _maneuvers(norad_id, burn_jd, burn_fr) -> ManeuverResult:
         time_sigma_s=one, delta_a_km=one, delta_v_m_s=0.5 * one,
         dv_in_plane_m_s=one, dv_out_of_plane_m_s=one, delta_i_deg=one, plane_change_deg=one,
         delta_e=one, score=one, before_jd=jd, before_fr=fr,
-        after_jd=jd, after_fr=fr, regime=np.array(["LEO"] * len(ids)))
+        after_jd=jd, after_fr=fr, regime=np.array(["LEO"] * len(ids)),
+        kind=np.array(["raise"] * len(ids)))
 
 
 def test_a_maneuver_before_the_approach_is_reported(iss_pair) -> None:

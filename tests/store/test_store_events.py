@@ -51,7 +51,7 @@ def _maneuver() -> ManeuverResult:
         delta_a_km=np.array([0.8]), delta_v_m_s=np.array([0.45]), dv_in_plane_m_s=one,
         dv_out_of_plane_m_s=one, delta_i_deg=one, plane_change_deg=one, delta_e=one,
         score=np.array([42.0]), before_jd=jd, before_fr=np.array([0.0]), after_jd=jd,
-        after_fr=np.array([0.5]), regime=np.array(["LEO"]))
+        after_fr=np.array([0.5]), regime=np.array(["LEO"]), kind=np.array(["raise"]))
 
 
 def test_proximity_events_round_trip_with_evidence(store: Store, report) -> None:

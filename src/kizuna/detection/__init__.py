@@ -6,6 +6,7 @@ docs/design/maneuvers.md).
 
 from kizuna.detection.maneuvers import (
     MANEUVER_CSV_COLUMNS,
+    MANEUVER_KINDS,
     ElementHistory,
     ManeuverError,
     ManeuverResult,
@@ -17,6 +18,7 @@ from kizuna.detection.maneuvers import (
 
 __all__ = [
     "MANEUVER_CSV_COLUMNS",
+    "MANEUVER_KINDS",
     "ElementHistory",
     "ManeuverError",
     "ManeuverResult",

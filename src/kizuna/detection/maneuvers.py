@@ -43,6 +43,13 @@ consecutive element-set pairs of all objects at once:
    both are lower bounds of the impulse), out-of-plane ``2 v sin(theta / 2)``
    with ``theta`` the rotation of the orbit plane; total is their root sum
    square.
+8. **Kind**, from the series whose step scores highest at the strongest pair
+   (scores scaled to the delta-a threshold): ``plane`` (``north-south`` in
+   GEO) when the plane leads; otherwise ``east-west`` in GEO, elsewhere
+   ``eccentricity`` when ``e`` leads and ``raise`` or ``lower`` (the sign of
+   delta-a) when ``a`` does. Significance, not delta-v: in GEO a plane
+   wobble of a few millidegrees asks for more delta-v than an east-west
+   burn.
 
 Works the same for LEO (drag), MEO, HEO and GEO (east-west station keeping
 moves ``a`` and ``e``, north-south moves the plane). Per-object problems are
@@ -75,6 +82,7 @@ from kizuna.timelib import iso_utc_ms
 
 __all__ = [
     "MANEUVER_CSV_COLUMNS",
+    "MANEUVER_KINDS",
     "ElementHistory",
     "ManeuverError",
     "ManeuverResult",
@@ -98,8 +106,11 @@ MAD_TO_SIGMA = 1.4826
 MANEUVER_CSV_COLUMNS = (
     "norad_id", "time_utc", "delta_a_km", "delta_v_m_s",
     "delta_i_deg", "plane_change_deg", "delta_e", "dv_in_plane_m_s", "dv_out_of_plane_m_s",
-    "time_sigma_s", "score", "epoch_before_utc", "epoch_after_utc", "regime",
+    "time_sigma_s", "score", "epoch_before_utc", "epoch_after_utc", "regime", "kind",
 )
+
+# Values of ManeuverResult.kind (step 8 of the module docstring).
+MANEUVER_KINDS = ("raise", "lower", "eccentricity", "plane", "east-west", "north-south")
 
 # Series of PairResiduals.residual / .sigma: the Brouwer semi-major axis (km), the
 # J2-derotated orbit normal (unit vector), the J2-derotated eccentricity vector, and
@@ -246,6 +257,7 @@ class ManeuverResult:
     after_jd: np.ndarray
     after_fr: np.ndarray
     regime: np.ndarray
+    kind: np.ndarray
     n_sets_in: int = 0
     n_sets_used: int = 0
     n_invalid: int = 0
@@ -285,6 +297,7 @@ class ManeuverResult:
                 "epoch_before_utc": str(tb[k]),
                 "epoch_after_utc": str(ta[k]),
                 "regime": str(self.regime[k]),
+                "kind": str(self.kind[k]),
             })
         return out
 
@@ -844,6 +857,19 @@ def detect_maneuvers(
                      np.hypot(sig_since, np.abs(tb - tb_clip) * _SECONDS_PER_DAY),
                      dt_d[bp] * _SECONDS_PER_DAY / math.sqrt(12.0))
 
+    # 8. kind, from the series whose step scores highest at the strongest pair (the
+    # scores scaled to the Delta-a threshold, as in z_best).
+    regime_ev = regime_obj[pg[first_pair]]
+    geo = regime_ev == "GEO"
+    lead = np.argmax(np.column_stack((
+        z_a[bp], z_plane[bp] * (cfg.z_threshold / cfg.plane_z_threshold),
+        z_e[bp] * (cfg.z_threshold / cfg.e_z_threshold))), axis=1)
+    e_led = lead == 2
+    kind = np.where(lead == 1, np.where(geo, "north-south", "plane"),
+                    np.where(geo, "east-west",
+                             np.where(e_led, "eccentricity",
+                                      np.where(da >= 0.0, "raise", "lower"))))
+
     ev_obj = pg[first_pair]
     jd_b, fr_b = _split_jd(burn_t)
     jd0, fr0 = _split_jd(t[j0])
@@ -854,7 +880,7 @@ def detect_maneuvers(
         delta_a_km=da, delta_v_m_s=dv, dv_in_plane_m_s=dv_in, dv_out_of_plane_m_s=dv_out,
         delta_i_deg=di_deg, plane_change_deg=np.degrees(plane_rad), delta_e=de,
         score=best_z, before_jd=jd0, before_fr=fr0, after_jd=jd1, after_fr=fr1,
-        regime=regime_obj[ev_obj],
+        regime=regime_ev, kind=kind,
         n_pairs_assessed=int(assessed.sum()), n_gaps=n_gaps, **result_counts,
     )
     return out
@@ -987,5 +1013,6 @@ def _empty_result(**counts: object) -> ManeuverResult:
         norad_id=np.empty(0, dtype=np.int64), burn_jd=e, burn_fr=e, time_sigma_s=e,
         delta_a_km=e, delta_v_m_s=e, dv_in_plane_m_s=e, dv_out_of_plane_m_s=e,
         delta_i_deg=e, plane_change_deg=e, delta_e=e, score=e, before_jd=e, before_fr=e,
-        after_jd=e, after_fr=e, regime=np.empty(0, dtype=str), **counts,  # type: ignore[arg-type]
+        after_jd=e, after_fr=e, regime=np.empty(0, dtype=str), kind=np.empty(0, dtype=str),
+        **counts,  # type: ignore[arg-type]
     )

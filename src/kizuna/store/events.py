@@ -200,7 +200,7 @@ def maneuver_events(result: Any, history: Sequence[ElementSet] = ()) -> list[New
             kind=MANEUVER, subkind=str(result.regime[k]), primary_norad_id=nid,
             start=min(before, burn), end=max(after, burn), event_time=burn,
             delta_v_m_s=float(result.delta_v_m_s[k]), score=float(result.score[k]),
-            summary=f"delta-v {float(result.delta_v_m_s[k]):.3f} m/s, "
+            summary=f"{result.kind[k]}: delta-v {float(result.delta_v_m_s[k]):.3f} m/s, "
                     f"delta-a {float(result.delta_a_km[k]):+.3f} km",
             evidence={"row": row, "element_sets": [_set_evidence(s) for s in sets]}))
     return out
