@@ -694,6 +694,8 @@ def test_proximity_flags_the_published_iss_reboost_before_the_approach_from_file
     closest = datetime.fromisoformat(iss["min_range_utc"].replace("Z", "+00:00"))
     assert datetime(2023, 9, 6, tzinfo=UTC) <= burn <= closest
     assert 1.5 < float(iss["maneuver_delta_v_m_s"]) < 2.5  # the burn was 1314 s of thrust
+    assert iss["maneuver_kind"] == "raise"  # a reboost
+    assert rows[str(NAUKA)]["maneuver_kind"] == ""
     # Nauka has no history at all: not flagged, and the CSV says it could not be checked
     assert (rows[str(NAUKA)]["maneuver_before"], rows[str(NAUKA)]["maneuver_checked"]) == (
         "false", "false")

@@ -112,6 +112,7 @@ PROXIMITY_CSV_COLUMNS = (
     "range_history_km", "rel_speed_at_min_km_s", "radial_km", "in_track_km", "cross_track_km",
     "motion", "shared_element_set", "co_orbital", "geo_colocated", "max_delta_lon_deg",
     "maneuver_before", "maneuver_utc", "maneuver_delta_v_m_s", "regime", "maneuver_checked",
+    "maneuver_kind",
 )
 
 KINDS = ("proximity", "co_orbital", "geo_colocation", "approach_after_maneuver")
@@ -256,6 +257,7 @@ class ManeuverRef:
     burn_fr: float
     delta_v_m_s: float
     seconds_before_start: float
+    kind: str = ""  # ManeuverResult.kind: raise, lower, plane, east-west ...
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -376,6 +378,7 @@ class ProximityReport:
                 "maneuver_delta_v_m_s": "" if m is None else f"{m.delta_v_m_s:.3f}",
                 "regime": e.regime,
                 "maneuver_checked": str(e.maneuver_checked).lower(),
+                "maneuver_kind": "" if m is None else m.kind,
             })
         return out
 
@@ -1161,13 +1164,14 @@ class _Burns:
     burn_jd: np.ndarray
     burn_fr: np.ndarray
     delta_v_m_s: np.ndarray
+    kind: np.ndarray
 
 
 def _merge_maneuvers(*results: ManeuverResult | None) -> _Burns | None:
     got = [r for r in results if r is not None]
     if not got:
         return None
-    names = ("norad_id", "burn_jd", "burn_fr", "delta_v_m_s")
+    names = ("norad_id", "burn_jd", "burn_fr", "delta_v_m_s", "kind")
     return _Burns(*(np.concatenate([np.asarray(getattr(r, k)) for r in got]) for k in names))
 
 
@@ -1184,5 +1188,6 @@ def _with_maneuver(e: ProximityEvent, man: _Burns, jd0: float, fr0: float,
     k = sel[ok][int(np.argmax(t[ok]))]
     ref = ManeuverRef(norad_id=e.other_norad_id, burn_jd=float(man.burn_jd[k]),
                       burn_fr=float(man.burn_fr[k]), delta_v_m_s=float(man.delta_v_m_s[k]),
-                      seconds_before_start=float(e.start_s - t[ok].max()))
+                      seconds_before_start=float(e.start_s - t[ok].max()),
+                      kind=str(man.kind[k]))
     return replace(e, maneuver=ref, maneuver_checked=True)  # a found burn answers the question
