@@ -33,6 +33,7 @@ import pytest
 
 from kizuna.catalog.reader import read_catalog
 from kizuna.detection.maneuvers import (
+    MANEUVER_KINDS,
     ManeuverSettings,
     detect_maneuvers,
     maneuver_residuals,
@@ -491,6 +492,8 @@ def test_kind_agrees_with_the_operators_burn_direction(runs, data_dir):
                     assert (res.kind[k] == "raise") == (along > 0.0), (name, k)
                     signed += 1
     assert (plane, in_plane, signed) == (31, 71, 71)
+    every = set(np.concatenate([res.kind for _, _, res in runs.values()]).tolist())
+    assert every == {"raise", "lower", "eccentricity", "plane"} <= set(MANEUVER_KINDS)
     assert plane_sats == {"Sentinel-3A", "Sentinel-3B"}
 
 

@@ -237,7 +237,8 @@ class ManeuverResult:
     could not have been seen. ``span_sigma_a_km`` is that object's median 1-sigma
     noise of the pair-to-pair change of semi-major axis (learned from its history,
     at its own set spacing): a burn changing ``a`` by less than ``z_threshold``
-    times it cannot be detected.
+    times it cannot be detected. ``kind`` is one of :data:`MANEUVER_KINDS` (step 8
+    of the module docstring).
     """
 
     norad_id: np.ndarray
@@ -864,10 +865,9 @@ def detect_maneuvers(
     lead = np.argmax(np.column_stack((
         z_a[bp], z_plane[bp] * (cfg.z_threshold / cfg.plane_z_threshold),
         z_e[bp] * (cfg.z_threshold / cfg.e_z_threshold))), axis=1)
-    e_led = lead == 2
     kind = np.where(lead == 1, np.where(geo, "north-south", "plane"),
                     np.where(geo, "east-west",
-                             np.where(e_led, "eccentricity",
+                             np.where(lead == 2, "eccentricity",
                                       np.where(da >= 0.0, "raise", "lower"))))
 
     ev_obj = pg[first_pair]
