@@ -91,6 +91,7 @@ def test_events_are_queryable_by_object_time_kind_and_viewer(store: Store, repor
             ["maneuver", "proximity"]  # the burn (2022-01-22 06:00) is first
         man = find_events(session=session, kind="maneuver")[0]
         assert man.delta_v_m_s == pytest.approx(0.45) and man.score == pytest.approx(42.0)
+        assert man.subkind == "raise" and man.summary.startswith("LEO raise: delta-v 0.450")
         assert man.event_time == datetime(2022, 1, 22, 6, 0, tzinfo=UTC)
         assert man.start == datetime(2022, 1, 22, 0, 0, tzinfo=UTC)
         # time windows select events that overlap them

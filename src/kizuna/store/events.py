@@ -181,7 +181,8 @@ def maneuver_events(result: Any, history: Sequence[ElementSet] = ()) -> list[New
     """:class:`NewEvent` records of a :class:`kizuna.detection.maneuvers.ManeuverResult`.
 
     The event spans the two element-set epochs around the burn; ``event_time``
-    is the estimated burn time. Give the ``history`` the result came from to
+    is the estimated burn time; ``subkind`` is the maneuver's kind (``raise``,
+    ``plane``, ``east-west`` ...). Give the ``history`` the result came from to
     put the two element sets (epochs, TLE lines) into the evidence.
     """
     by_key = {(es.norad_id, round((es.epoch_jd + es.epoch_fr) * 86400.0, 3)): es
@@ -197,10 +198,11 @@ def maneuver_events(result: Any, history: Sequence[ElementSet] = ()) -> list[New
                 by_key.get((nid, round((float(result.after_jd[k]) + float(result.after_fr[k]))
                                        * 86400.0, 3)))]
         out.append(NewEvent(
-            kind=MANEUVER, subkind=str(result.regime[k]), primary_norad_id=nid,
+            kind=MANEUVER, subkind=str(result.kind[k]), primary_norad_id=nid,
             start=min(before, burn), end=max(after, burn), event_time=burn,
             delta_v_m_s=float(result.delta_v_m_s[k]), score=float(result.score[k]),
-            summary=f"{result.kind[k]}: delta-v {float(result.delta_v_m_s[k]):.3f} m/s, "
+            summary=f"{result.regime[k]} {result.kind[k]}: delta-v "
+                    f"{float(result.delta_v_m_s[k]):.3f} m/s, "
                     f"delta-a {float(result.delta_a_km[k]):+.3f} km",
             evidence={"row": row, "element_sets": [_set_evidence(s) for s in sets]}))
     return out
