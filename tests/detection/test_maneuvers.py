@@ -31,11 +31,6 @@ J2000 = datetime(2000, 1, 1, 12)
 
 
 @pytest.fixture(scope="module")
-def iss_sets(data_dir):
-    return read_catalog(data_dir / "tle-history" / "iss_25544_gp_history_2020-2024.csv.gz").element_sets
-
-
-@pytest.fixture(scope="module")
 def iss_result(iss_sets):
     return detect_maneuvers(iss_sets)
 

@@ -547,6 +547,7 @@ class _PairNoise:
     i1: np.ndarray
     pg: np.ndarray
     dt_d: np.ndarray
+    assessed: np.ndarray  # per pair: not across a gap of more than max_gap_days
     n: np.ndarray  # Brouwer mean motion, rad/s, per set
     a: np.ndarray
     levels: np.ndarray  # per set: a, normal (3), e-vector (2)
@@ -693,8 +694,8 @@ def _pair_noise(
     g = np.sqrt(1.0 + (dt_d / tau[i0]) ** 2)
     # Sub-hour pairs give noisy rates; pairs across a gap are not assessed and must not
     # shape the trend or the noise of the pairs that are.
-    in_gap = dt_d > cfg.max_gap_days
-    rate_ok = (dt_d >= 1.0 / 24.0) & ~in_gap
+    assessed = dt_d <= cfg.max_gap_days
+    rate_ok = (dt_d >= 1.0 / 24.0) & assessed
     levels = np.column_stack((a, normal, evec))  # (n_sets, 6): km, -, -, -, -, -
     floors = np.array([_FLOOR_A_KM, _FLOOR_ANGLE_RAD, _FLOOR_ANGLE_RAD, _FLOOR_ANGLE_RAD,
                        _FLOOR_E, _FLOOR_E])
@@ -706,7 +707,7 @@ def _pair_noise(
     # Level residuals scale with g, the along-track one with g^2 (a rate
     # error integrates to a drift).
     scaled = np.column_stack((np.abs(resid) / g[:, None], np.abs(at_km) / g**2))
-    scaled[in_gap] = np.nan
+    scaled[~assessed] = np.nan
     mad = MAD_TO_SIGMA * _rolling_median(scaled, pg, cfg.noise_half_window)
     # The floors stand for element-set rounding, which does not grow with the gap: they
     # bound the noise at the pair's gap, not the scale before g (on quiet LEO objects a
@@ -717,7 +718,8 @@ def _pair_noise(
     at_sigma = np.maximum(mad[:, 6] * g**2, floors7[6])
 
     return cfg, result_counts, _PairNoise(
-        ids=ids, t=t, gid=gid, obj_start=obj_start, i0=i0, i1=i1, pg=pg, dt_d=dt_d, n=n,
+        ids=ids, t=t, gid=gid, obj_start=obj_start, i0=i0, i1=i1, pg=pg, dt_d=dt_d,
+        assessed=assessed, n=n,
         a=a, levels=levels, trend=trend, resid=resid, at_km=at_km, g=g, sigma=sigma,
         at_sigma=at_sigma, regime_obj=regime_obj)
 
@@ -760,7 +762,7 @@ def detect_maneuvers(
     n, a, levels, trend, resid, at_km = p.n, p.a, p.levels, p.trend, p.resid, p.at_km
     sigma, at_sigma, regime_obj = p.sigma, p.at_sigma, p.regime_obj
     normal = levels[:, 1:4]
-    assessed = dt_d <= cfg.max_gap_days
+    assessed = p.assessed
     n_gaps = int((~assessed).sum())
     # every analysed object has at least min_sets - 1 pairs, contiguous in pg
     pair_start = np.flatnonzero(np.r_[True, pg[1:] != pg[:-1]])
@@ -949,7 +951,7 @@ def maneuver_residuals(
     Same parameters and errors as :func:`detect_maneuvers`; objects it skips have
     no pairs here.
     """
-    cfg, _, p = _pair_noise(history, norad_id, settings)
+    _, _, p = _pair_noise(history, norad_id, settings)
     if p is None:
         e = np.empty(0)
         return PairResiduals(np.empty(0, dtype=np.int64), e, e, e, e, e,
@@ -961,7 +963,7 @@ def maneuver_residuals(
         dt_days=p.dt_d,
         residual=np.column_stack((p.resid, p.at_km)),
         sigma=np.column_stack((p.sigma, p.at_sigma)),
-        gap_factor=p.g, assessed=p.dt_d <= cfg.max_gap_days,
+        gap_factor=p.g, assessed=p.assessed,
     )
 
 

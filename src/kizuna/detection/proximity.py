@@ -257,7 +257,7 @@ class ManeuverRef:
     burn_fr: float
     delta_v_m_s: float
     seconds_before_start: float
-    kind: str = ""  # ManeuverResult.kind: raise, lower, plane, east-west ...
+    kind: str  # ManeuverResult.kind: raise, lower, plane, east-west ...
 
 
 @dataclass(frozen=True, kw_only=True)
